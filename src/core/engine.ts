@@ -1,0 +1,35 @@
+import type { Session } from './session.js'
+
+/**
+ * A minimal view of a response's headers that adapters hand to `commit`. The web `Headers` class
+ * fits as is; `http/node` wraps a `ServerResponse`.
+ */
+export interface HeaderView {
+  /** The header's value, combined as `Headers.get` does, or `null`. */
+  get(name: string): string | null
+  set(name: string, value: string): void
+  /** Adds a line (used for `Set-Cookie`, which must never be combined). */
+  append(name: string, value: string): void
+}
+
+/** What the manager needs to know about the response it commits into. */
+export interface ResponseView {
+  status: number
+  headers: HeaderView
+}
+
+/**
+ * The three calls every adapter is built on (and the fetch-level `handle()` too).
+ */
+export interface SessionEngine<Data extends object = Record<string, unknown>> {
+  /** Starts a request's session from its `Cookie` header. Synchronous and cheap: nothing is opened or loaded yet. */
+  begin(cookieHeader: string | null | undefined): Session<Data>
+  /** False when a commit would touch neither the store nor the headers (untouched routes pay no promise). */
+  pending(session: Session<Data>): boolean
+  /**
+   * Writes the session to its store and merges `Set-Cookie`, `Cache-Control` and `Vary` into the
+   * response's headers. Resolves to `null`, or to a `Response` that must replace the whole reply
+   * (store error, cookie too large, `onError`). Never rejects for session errors.
+   */
+  commit(session: Session<Data>, response: ResponseView, request?: Request): Promise<Response | null>
+}
