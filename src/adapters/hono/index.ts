@@ -1,0 +1,6 @@
+/**
+ * Hono middleware: `app.use(sessions(options))`, then `c.get('session')` in any handler.
+ *
+ * @module
+ */
+export { sessions, getSession, type SessionVariables } from './sessions.js'

@@ -1,0 +1,72 @@
+import type { Context, MiddlewareHandler } from 'hono'
+import { commitToResponse } from '../../core/response-headers.js'
+import type { RegisteredData } from '../../core/register.js'
+import type { Session } from '../../core/session.js'
+import type { SessionOptions } from '../../core/options.js'
+import { createSessionManager } from '../../create.js'
+
+/** The context variables the middleware sets: `c.get('session')`. */
+export interface SessionVariables<Data extends object = RegisteredData> {
+  session: Session<Data>
+}
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    session: Session<RegisteredData>
+  }
+}
+
+/**
+ * Hono middleware that gives every request a session at `c.get('session')` and commits it before
+ * the response leaves. Options are checked when it is created: a bad one throws at start-up.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono'
+ * import { CookieStore } from 'cloakroom'
+ * import { sessions } from 'cloakroom/hono'
+ *
+ * const app = new Hono()
+ * app.use(sessions({ store: new CookieStore(), keys: [process.env.SESSION_KEY!] }))
+ * app.get('/', async (c) => {
+ *   const session = c.get('session')
+ *   const counter = ((await session.get('counter')) ?? 0) as number
+ *   session.insert('counter', counter + 1)
+ *   return c.text(`counter: ${counter + 1}`)
+ * })
+ * ```
+ */
+export function sessions<Data extends object = RegisteredData>(options: SessionOptions): MiddlewareHandler<{ Variables: SessionVariables<Data> }> {
+  const manager = createSessionManager<Data>(options)
+  return async function cloakroomSessions(c, next) {
+    const session = manager.begin(c.req.header('cookie'))
+    c.set('session', session)
+    await next()
+    // A handler that threw has nothing committed; Hono already rendered its error response.
+    if (c.error !== undefined || !manager.pending(session)) return
+    const response = c.res
+    const committed = await commitToResponse(manager, session, response, c.req.raw)
+    if (committed !== response) {
+      // Assigning c.res merges the old response's headers into the new one and drops the new
+      // Set-Cookie lines when the old response had some; clearing it first avoids the merge.
+      c.res = undefined
+      c.res = committed
+    }
+  }
+}
+
+/**
+ * The request's session, for code that has the Hono context but not the typed variable
+ * (helpers, other middleware). Throws if the `sessions()` middleware is not mounted.
+ *
+ * @example
+ * ```ts
+ * const session = getSession(c)
+ * if (!(await session.has('userId'))) return c.redirect('/login')
+ * ```
+ */
+export function getSession<Data extends object = RegisteredData>(c: Context): Session<Data> {
+  const session = c.get('session') as Session<Data> | undefined
+  if (session === undefined) throw new Error('cloakroom: no session on this context; mount app.use(sessions(options)) before this route')
+  return session
+}

@@ -1,0 +1,251 @@
+import { setCookieWriter, readCookie, type SetCookieWriter } from '../cookie/session-cookie.js'
+import type { CookieSealer, CryptoProvider } from '../crypto/types.js'
+import { applyChanges } from './change-set.js'
+import type { HeaderView, ResponseView, SessionEngine } from './engine.js'
+import { CloakroomError, CookieTooLargeError, StoreError } from './errors.js'
+import { fingerprint } from './logger.js'
+import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js'
+import type { RegisteredData } from './register.js'
+import { commitToResponse, markNoStore, varyOnCookie } from './response-headers.js'
+import { SessionHandle, type OpenedCookie, type Session, type SessionBackend } from './session.js'
+import { SessionStatus } from './status.js'
+import { GONE, type SessionRecord } from './store.js'
+
+/** Browsers drop a `Set-Cookie` line longer than this (name, value and attributes). */
+const MAX_SET_COOKIE_BYTES = 4096
+/** A cookie longer than this cannot be ours; it is refused before any crypto runs. */
+const MAX_COOKIE_VALUE = 4096
+
+/**
+ * The session manager: one per app. `handle()` serves a fetch-style request; the framework
+ * middlewares are built on `begin` / `pending` / `commit`.
+ *
+ * @example
+ * ```ts
+ * const manager = createSessionManager({ store: new CookieStore(), keys: [process.env.SESSION_KEY!] })
+ * export default {
+ *   fetch: (request: Request) => manager.handle(request, async (session) => {
+ *     const visits = ((await session.get('visits')) ?? 0) as number
+ *     session.insert('visits', visits + 1)
+ *     return new Response(`visit ${visits + 1}`)
+ *   }),
+ * }
+ * ```
+ */
+export interface SessionManager<Data extends object = RegisteredData> extends SessionEngine<Data> {
+  /**
+   * Runs `handler` with the request's session and returns its response with the session
+   * committed: cookie set or cleared, `Cache-Control` and `Vary` merged, or an error response if
+   * the store failed. A handler that throws has nothing committed, and its error propagates.
+   */
+  handle(request: Request, handler: (session: Session<Data>) => Response | Promise<Response>): Promise<Response>
+}
+
+type Outcome = { kind: 'none' } | { kind: 'remove' } | { kind: 'set'; value: string; absoluteExpiresAt: number | null }
+
+const NONE: Outcome = { kind: 'none' }
+const REMOVE: Outcome = { kind: 'remove' }
+
+// The sealed plaintext of every cookie: the absolute deadline (base 36, '-' for none), a dot, the
+// store's id. Carrying the deadline lets an expired cookie be refused without a store call and the
+// Max-Age of a persistent cookie be capped without loading the record.
+function plaintextOf(id: string, absoluteExpiresAt: number | null): string {
+  return `${absoluteExpiresAt === null ? '-' : absoluteExpiresAt.toString(36)}.${id}`
+}
+
+function parsePlaintext(plaintext: string): { id: string; absoluteExpiresAt: number | null } | null {
+  const dot = plaintext.indexOf('.')
+  if (dot < 1) return null
+  const head = plaintext.slice(0, dot)
+  const absoluteExpiresAt = head === '-' ? null : parseInt(head, 36)
+  if (absoluteExpiresAt !== null && !(Number.isSafeInteger(absoluteExpiresAt) && absoluteExpiresAt.toString(36) === head)) return null
+  return { id: plaintext.slice(dot + 1), absoluteExpiresAt }
+}
+
+function emptyServerError(): Response {
+  return new Response(null, { status: 500, headers: { 'cache-control': 'no-store' } })
+}
+
+/** @internal The manager, parameterised by the crypto implementation the entry point picked. */
+export class Manager<Data extends object = RegisteredData> implements SessionManager<Data>, SessionBackend {
+  readonly options: ResolvedOptions
+  readonly #cookies: SetCookieWriter
+  readonly #provider: CryptoProvider
+  #sealer: CookieSealer | Promise<CookieSealer> | undefined
+
+  constructor(options: SessionOptions, provider: CryptoProvider) {
+    this.options = resolveOptions(options)
+    this.#cookies = setCookieWriter(this.options.cookie)
+    this.#provider = provider
+  }
+
+  begin(cookieHeader: string | null | undefined): Session<Data> {
+    return new SessionHandle<Data>(this, readCookie(cookieHeader, this.options.cookie.name))
+  }
+
+  pending(session: Session<Data>): boolean {
+    const state = session as SessionHandle<Data>
+    return (
+      state.status !== SessionStatus.Unchanged ||
+      state.read ||
+      (this.options.extendOn === 'every-request' && state.cookieValue !== undefined)
+    )
+  }
+
+  async commit(session: Session<Data>, response: ResponseView, request?: Request): Promise<Response | null> {
+    const state = session as SessionHandle<Data>
+    if (state.error) return this.#fail(state.error, request)
+    // A failed response commits nothing (as tower-sessions and Django do): the handler's changes may be half-made.
+    if (response.status >= 500) return null
+    let outcome: Outcome
+    try {
+      outcome = await this.#persist(state)
+      if (outcome.kind === 'set') {
+        const line = this.#cookies.session(outcome.value, this.#maxAge(outcome.absoluteExpiresAt))
+        if (line.length > MAX_SET_COOKIE_BYTES) throw new CookieTooLargeError(line.length)
+        response.headers.append('set-cookie', line)
+      } else if (outcome.kind === 'remove') {
+        response.headers.append('set-cookie', this.#cookies.removal)
+      }
+    } catch (error) {
+      return this.#fail(error, request)
+    }
+    if (outcome.kind !== 'none') markNoStore(response.headers)
+    if (state.read) varyOnCookie(response.headers)
+    return null
+  }
+
+  handle(request: Request, handler: (session: Session<Data>) => Response | Promise<Response>): Promise<Response> {
+    const session = this.begin(request.headers.get('cookie'))
+    return Promise.resolve(handler(session)).then((response) => commitToResponse(this, session, response, request))
+  }
+
+  // SessionBackend: what a session asks of its manager.
+
+  async openCookie(value: string): Promise<OpenedCookie | null> {
+    const { logger } = this.options
+    if (value.length === 0 || value.length > MAX_COOKIE_VALUE) {
+      if (value.length > 0) logger.debug(`cloakroom: ignored an oversized session cookie [${fingerprint(value)}]`)
+      return null
+    }
+    const sealer = this.#sealer === undefined ? (this.#sealer = this.#provider.createSealer(this.#sealerOptions())) : this.#sealer
+    const opened = await (await sealer).open(value)
+    const parsed = opened === null ? null : parsePlaintext(opened.plaintext)
+    if (opened === null || parsed === null) {
+      logger.debug(`cloakroom: ignored a session cookie that did not verify [${fingerprint(value)}]`)
+      return null
+    }
+    if (parsed.absoluteExpiresAt !== null && parsed.absoluteExpiresAt <= Date.now()) {
+      logger.debug(`cloakroom: ignored a session cookie past its absolute timeout [${fingerprint(value)}]`)
+      return null
+    }
+    return { ...parsed, stale: opened.stale }
+  }
+
+  async load(id: string): Promise<SessionRecord | null> {
+    const record = await this.options.store.load(id)
+    // The store caps its expiry at the absolute deadline; checking here too covers stores that do not.
+    if (record !== null && record.absoluteExpiresAt !== null && record.absoluteExpiresAt <= Date.now()) return null
+    return record
+  }
+
+  async #seal(id: string, absoluteExpiresAt: number | null): Promise<string> {
+    const sealer = this.#sealer === undefined ? (this.#sealer = this.#provider.createSealer(this.#sealerOptions())) : this.#sealer
+    return (await sealer).seal(plaintextOf(id, absoluteExpiresAt))
+  }
+
+  #sealerOptions(): { keys: Uint8Array[]; mode: 'private' | 'signed'; cookieName: string } {
+    return { keys: this.options.keys, mode: this.options.contentSecurity, cookieName: this.options.cookie.name }
+  }
+
+  /** Max-Age for a persistent cookie: the idle window, capped at the life the session has left. */
+  #maxAge(absoluteExpiresAt: number | null): number | undefined {
+    const { persistent, ttlMs } = this.options
+    if (!persistent) return undefined
+    const ttl = ttlMs / 1000
+    if (absoluteExpiresAt === null) return ttl
+    return Math.max(0, Math.min(ttl, Math.floor((absoluteExpiresAt - Date.now()) / 1000)))
+  }
+
+  /** The store calls of the response decision table (DESIGN.md §3, after actix's §3.4). */
+  async #persist(state: SessionHandle<Data>): Promise<Outcome> {
+    const { store, ttlMs, extendOn, persistent } = this.options
+    const status = state.status
+    if (status === SessionStatus.Purged) {
+      if (state.cookieValue === undefined) return NONE
+      const opened = await state.openCookie()
+      if (opened !== null) await store.delete(opened.id)
+      return REMOVE
+    }
+    const opened = state.cookieValue === undefined ? null : await state.openCookie()
+    // A cookie whose record was already missing when the handler read it is no session at all.
+    const existing = opened !== null && !(state.loaded && state.record === null) ? opened : null
+    if (status === SessionStatus.Unchanged) {
+      if (existing === null) return NONE
+      if (extendOn === 'every-request') {
+        const id = await store.touch(existing.id, ttlMs)
+        if (id === GONE) return this.#gone()
+        return this.#reissue(state, existing, id, persistent)
+      }
+      // Only reached when the handler read the session: re-seal a cookie sealed under an older key.
+      return existing.stale ? this.#reissue(state, existing, existing.id, true) : NONE
+    }
+    if (existing !== null) {
+      const id =
+        status === SessionStatus.Renewed
+          ? await store.renew(existing.id, state.changes, ttlMs)
+          : await store.apply(existing.id, state.changes, ttlMs)
+      if (id === GONE) return this.#gone()
+      return this.#reissue(state, existing, id, persistent || status === SessionStatus.Renewed)
+    }
+    // No live session: create one, but only if there is something to keep (an empty one is never stored).
+    const data = applyChanges({}, state.changes)
+    if (Object.keys(data).length === 0) return NONE
+    const now = Date.now()
+    const { absoluteTimeoutMs } = this.options
+    const absoluteExpiresAt = absoluteTimeoutMs === null ? null : now + absoluteTimeoutMs
+    const id = await store.create({ data, createdAt: now, absoluteExpiresAt }, ttlMs)
+    return { kind: 'set', value: await this.#seal(id, absoluteExpiresAt), absoluteExpiresAt }
+  }
+
+  /** Sends the cookie again when it must change or its Max-Age must move; reuses the request's value when it can. */
+  async #reissue(state: SessionHandle<Data>, opened: OpenedCookie, id: string, resendSameValue: boolean): Promise<Outcome> {
+    const { absoluteExpiresAt } = opened
+    if (id !== opened.id || opened.stale) return { kind: 'set', value: await this.#seal(id, absoluteExpiresAt), absoluteExpiresAt }
+    if (!resendSameValue) return NONE
+    return { kind: 'set', value: state.cookieValue as string, absoluteExpiresAt }
+  }
+
+  #gone(): Outcome {
+    this.options.logger.warn(
+      'cloakroom: the session ended (purged, renewed or expired) while a request was using it; that request\'s changes were dropped and its cookie cleared',
+    )
+    return REMOVE
+  }
+
+  async #fail(error: unknown, request: Request | undefined): Promise<Response> {
+    const failure =
+      error instanceof CloakroomError ? error : new StoreError('backend', 'the session store failed', { cause: error })
+    this.options.logger.error(`${failure.message}${failure instanceof StoreError ? ` (${failure.kind})` : ''}`)
+    const { onError } = this.options
+    if (onError === undefined) return emptyServerError()
+    try {
+      return await onError(failure, request)
+    } catch (renderError) {
+      this.options.logger.error(`cloakroom: onError threw (${String(renderError)}); answering an empty 500`)
+      return emptyServerError()
+    }
+  }
+}
+
+/**
+ * Builds a manager with the given crypto implementation. The package entry points call this with
+ * the implementation their export condition picked; users call `createSessionManager`.
+ *
+ * @internal
+ */
+export function createManager<Data extends object = RegisteredData>(options: SessionOptions, provider: CryptoProvider): SessionManager<Data> {
+  return new Manager<Data>(options, provider)
+}
+
+export type { HeaderView }

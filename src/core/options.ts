@@ -1,0 +1,243 @@
+import { ConfigError } from './errors.js'
+import type { Logger } from './logger.js'
+import type { SessionStore } from './store.js'
+import type { CloakroomError } from './errors.js'
+
+/** When a session's idle window is pushed forward. */
+export type ExtendOn = 'state-changes' | 'every-request'
+
+/**
+ * The session cookie lives until the browser closes; the server keeps the record for `stateTtl`
+ * seconds of inactivity.
+ *
+ * @example
+ * ```ts
+ * lifecycle: { type: 'browser', stateTtl: 3600 }
+ * ```
+ */
+export interface BrowserLifecycle {
+  type: 'browser'
+  /** Idle window in seconds: how long the record lives without activity. Default 86400 (1 day). */
+  stateTtl?: number
+  /** Default `'state-changes'`. */
+  extendOn?: ExtendOn
+}
+
+/**
+ * The cookie carries `Max-Age = ttl` and survives browser restarts; the record lives as long.
+ *
+ * @example
+ * ```ts
+ * lifecycle: { type: 'persistent', ttl: 7 * 86400, extendOn: 'every-request' }
+ * ```
+ */
+export interface PersistentLifecycle {
+  type: 'persistent'
+  /** Idle window in seconds, also the cookie's Max-Age. Default 86400 (1 day). */
+  ttl?: number
+  /** Default `'state-changes'`. */
+  extendOn?: ExtendOn
+}
+
+/** Attributes of the session cookie. Every default is the secure one. */
+export interface CookieOptions {
+  /** Default `'id'` (a name that says nothing about the stack, per OWASP). */
+  name?: string
+  /** Default `true`. Browsers treat http://localhost as secure, so local development still works. */
+  secure?: boolean
+  /** Default `true`: scripts cannot read the cookie. */
+  httpOnly?: boolean
+  /** Default `'lax'`. `'none'` requires `secure`. */
+  sameSite?: 'lax' | 'strict' | 'none'
+  /** Default `'/'`. */
+  path?: string
+  /** Default: none (host-only cookie). */
+  domain?: string
+  /** CHIPS partitioned cookie. Default `false`; requires `secure`. */
+  partitioned?: boolean
+}
+
+/**
+ * Everything `createSessionManager` and the framework middlewares accept. Durations are whole seconds.
+ *
+ * @example
+ * ```ts
+ * const options: SessionOptions = {
+ *   store: new CookieStore(),
+ *   keys: [process.env.SESSION_KEY!],
+ *   cookie: { name: '__Host-id' },
+ *   lifecycle: { type: 'persistent', ttl: 14 * 86400 },
+ *   absoluteTimeout: 30 * 86400,
+ * }
+ * ```
+ */
+export interface SessionOptions {
+  /** Where records live: `new CookieStore()`, `new MemoryStore()`, or a server store. */
+  store: SessionStore
+  /** Secrets, newest first, each at least 32 bytes: a string is taken as its UTF-8 bytes. Make one with `npx cloakroom keygen`. */
+  keys: readonly (string | Uint8Array)[]
+  cookie?: CookieOptions
+  /** `'private'` (encrypted, the default) or `'signed'` (readable by the client, tamper-proof). */
+  contentSecurity?: 'private' | 'signed'
+  /** Default `{ type: 'browser', stateTtl: 86400, extendOn: 'state-changes' }`. */
+  lifecycle?: BrowserLifecycle | PersistentLifecycle
+  /** Hard cap on a session's whole life from its creation, in seconds. Default 2592000 (30 days); `null` for none. */
+  absoluteTimeout?: number | null
+  /**
+   * Renders the response for a store failure or an oversized cookie. Default: an empty-bodied 500
+   * with `Cache-Control: no-store`. The error's message is never sent to the client by default.
+   */
+  onError?: (error: CloakroomError, request: Request | undefined) => Response | Promise<Response>
+  /** Where diagnostics go. Default: `warn`/`error` to the console, `debug` nowhere. */
+  logger?: Partial<Logger>
+}
+
+/** Options with every default filled in and every value checked. */
+export interface ResolvedOptions {
+  store: SessionStore
+  keys: Uint8Array[]
+  cookie: Required<Omit<CookieOptions, 'domain'>> & { domain: string | undefined }
+  contentSecurity: 'private' | 'signed'
+  persistent: boolean
+  /** Idle window in milliseconds. */
+  ttlMs: number
+  extendOn: ExtendOn
+  /** In milliseconds, or null. */
+  absoluteTimeoutMs: number | null
+  onError: SessionOptions['onError']
+  logger: Logger
+}
+
+// RFC 7230 token characters: stricter than what browsers accept, so no name can smuggle syntax.
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const MIN_KEY_BYTES = 32
+const TOP_LEVEL_KEYS = new Set(['store', 'keys', 'cookie', 'contentSecurity', 'lifecycle', 'absoluteTimeout', 'onError', 'logger'])
+const COOKIE_KEYS = new Set(['name', 'secure', 'httpOnly', 'sameSite', 'path', 'domain', 'partitioned'])
+const encoder = new TextEncoder()
+
+function rejectUnknown(given: object, known: Set<string>, where: string): void {
+  for (const key of Object.keys(given)) {
+    if (!known.has(key)) throw new ConfigError(`unknown option ${where}${key}; the options are ${[...known].join(', ')}`)
+  }
+}
+
+function seconds(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ConfigError(`${name} must be a whole number of seconds, at least 1 (got ${String(value)})`)
+  }
+  return value
+}
+
+function resolveKeys(keys: unknown): Uint8Array[] {
+  if (!Array.isArray(keys) || keys.length === 0) {
+    throw new ConfigError('keys must be a non-empty array of secrets, newest first; make one with `npx cloakroom keygen`')
+  }
+  return keys.map((key: unknown, index) => {
+    const bytes = typeof key === 'string' ? encoder.encode(key) : key instanceof Uint8Array ? key : undefined
+    if (bytes === undefined) {
+      throw new ConfigError(`keys[${index}] is ${key === undefined ? 'undefined (is the environment variable set?)' : typeof key}; give a string or a Uint8Array`)
+    }
+    if (bytes.length < MIN_KEY_BYTES) {
+      throw new ConfigError(`keys[${index}] is ${bytes.length} bytes; each key needs at least ${MIN_KEY_BYTES} random bytes: make one with \`npx cloakroom keygen\``)
+    }
+    return bytes
+  })
+}
+
+function resolveCookie(cookie: CookieOptions = {}): ResolvedOptions['cookie'] {
+  rejectUnknown(cookie, COOKIE_KEYS, 'cookie.')
+  const resolved = {
+    name: cookie.name ?? 'id',
+    secure: cookie.secure ?? true,
+    httpOnly: cookie.httpOnly ?? true,
+    sameSite: cookie.sameSite ?? 'lax',
+    path: cookie.path ?? '/',
+    domain: cookie.domain,
+    partitioned: cookie.partitioned ?? false,
+  }
+  const { name, secure, path, domain } = resolved
+  if (typeof name !== 'string' || !COOKIE_NAME.test(name)) {
+    throw new ConfigError(`cookie.name ${JSON.stringify(name)} is not a valid cookie name; use letters, digits and !#$%&'*+-.^_\`|~ only`)
+  }
+  if (!['lax', 'strict', 'none'].includes(resolved.sameSite)) {
+    throw new ConfigError(`cookie.sameSite must be 'lax', 'strict' or 'none' (got ${JSON.stringify(resolved.sameSite)})`)
+  }
+  for (const flag of ['secure', 'httpOnly', 'partitioned'] as const) {
+    if (typeof resolved[flag] !== 'boolean') throw new ConfigError(`cookie.${flag} must be true or false`)
+  }
+  if (resolved.sameSite === 'none' && !secure) {
+    throw new ConfigError("cookie.sameSite 'none' requires cookie.secure: true (browsers drop SameSite=None cookies without Secure)")
+  }
+  if (resolved.partitioned && !secure) throw new ConfigError('cookie.partitioned requires cookie.secure: true')
+  if (typeof path !== 'string' || !path.startsWith('/') || !/^[\u0020-\u003A\u003C-\u007E]*$/.test(path)) {
+    throw new ConfigError(`cookie.path ${JSON.stringify(path)} must start with '/' and hold only printable ASCII without ';'`)
+  }
+  if (domain !== undefined) {
+    const label = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?'
+    if (typeof domain !== 'string' || !new RegExp(`^${label}(?:\\.${label})*$`, 'i').test(domain)) {
+      throw new ConfigError(
+        `cookie.domain ${JSON.stringify(domain)} is not a plain host name; drop any leading dot, port or scheme, and write an international name in its xn-- form`,
+      )
+    }
+  }
+  if (name.startsWith('__Host-') && (!secure || path !== '/' || domain !== undefined)) {
+    throw new ConfigError("a cookie named __Host-… needs cookie.secure: true, cookie.path: '/' and no cookie.domain")
+  }
+  if (name.startsWith('__Secure-') && !secure) throw new ConfigError('a cookie named __Secure-… needs cookie.secure: true')
+  return resolved
+}
+
+const consoleLogger: Logger = {
+  debug: () => {},
+  warn: (message) => console.warn(message),
+  error: (message) => console.error(message),
+}
+
+/**
+ * Fills in the secure defaults and checks every option, throwing a {@link ConfigError} that
+ * names the fix for anything that cannot work.
+ *
+ * @example
+ * ```ts
+ * resolveOptions({ store, keys: [key], cookie: { sameSite: 'none', secure: false } })
+ * // throws: cookie.sameSite 'none' requires cookie.secure: true …
+ * ```
+ */
+export function resolveOptions(options: SessionOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw new ConfigError('options must be an object with at least store and keys')
+  rejectUnknown(options, TOP_LEVEL_KEYS, '')
+  const { store } = options
+  if (store === null || typeof store !== 'object' || typeof store.load !== 'function' || typeof store.apply !== 'function') {
+    throw new ConfigError('store must be a session store, e.g. new CookieStore() or new MemoryStore()')
+  }
+  const keys = resolveKeys(options.keys)
+  const contentSecurity = options.contentSecurity ?? 'private'
+  if (contentSecurity !== 'private' && contentSecurity !== 'signed') {
+    throw new ConfigError(`contentSecurity must be 'private' or 'signed' (got ${JSON.stringify(contentSecurity)})`)
+  }
+  const lifecycle = options.lifecycle ?? { type: 'browser' }
+  if (lifecycle.type !== 'browser' && lifecycle.type !== 'persistent') {
+    throw new ConfigError("lifecycle.type must be 'browser' or 'persistent'")
+  }
+  const persistent = lifecycle.type === 'persistent'
+  const ttl = seconds((persistent ? lifecycle.ttl : lifecycle.stateTtl) ?? 86_400, persistent ? 'lifecycle.ttl' : 'lifecycle.stateTtl')
+  const extendOn = lifecycle.extendOn ?? 'state-changes'
+  if (extendOn !== 'state-changes' && extendOn !== 'every-request') {
+    throw new ConfigError("lifecycle.extendOn must be 'state-changes' or 'every-request'")
+  }
+  const absolute = options.absoluteTimeout === undefined ? 2_592_000 : options.absoluteTimeout
+  const absoluteTimeoutMs = absolute === null ? null : seconds(absolute, 'absoluteTimeout') * 1000
+  if (options.onError !== undefined && typeof options.onError !== 'function') throw new ConfigError('onError must be a function')
+  return {
+    store,
+    keys,
+    cookie: resolveCookie(options.cookie),
+    contentSecurity,
+    persistent,
+    ttlMs: ttl * 1000,
+    extendOn,
+    absoluteTimeoutMs,
+    onError: options.onError,
+    logger: { ...consoleLogger, ...options.logger },
+  }
+}
