@@ -1,0 +1,130 @@
+import { ConfigError } from '../../core/errors.js'
+
+/**
+ * A node-redis v4/v5 client (`createClient()`), seen only through the members the store uses.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis'
+ * const client: NodeRedisClientLike = await createClient({ url: 'redis://127.0.0.1:6379' }).connect()
+ * ```
+ */
+export interface NodeRedisClientLike {
+  sendCommand(args: readonly string[], options?: { timeout?: number }): Promise<unknown>
+  readonly isReady: boolean
+}
+
+/**
+ * A node-redis v4/v5 cluster (`createCluster()`): its `sendCommand` takes the routing key first.
+ *
+ * @example
+ * ```ts
+ * import { createCluster } from 'redis'
+ * const cluster: NodeRedisClusterLike = await createCluster({ rootNodes: [{ url: 'redis://127.0.0.1:7000' }] }).connect()
+ * ```
+ */
+export interface NodeRedisClusterLike {
+  sendCommand(
+    firstKey: string | undefined,
+    isReadonly: boolean | undefined,
+    args: readonly string[],
+    options?: { timeout?: number },
+  ): Promise<unknown>
+  readonly isOpen: boolean
+  readonly masters: readonly unknown[]
+}
+
+/**
+ * An ioredis `Redis` or `Cluster`: both send raw commands through `call` and report a `status`.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis'
+ * const client: IoRedisLike = new Redis({ host: '127.0.0.1', port: 6379 })
+ * ```
+ */
+export interface IoRedisLike {
+  call(command: string, args: (string | number)[]): Promise<unknown>
+  readonly status: string
+  readonly isCluster: boolean
+}
+
+/**
+ * Any client `RedisStore` accepts: a node-redis client or cluster, or an ioredis `Redis` or `Cluster`.
+ * The store tells them apart by shape, so it never imports a driver.
+ *
+ * @example
+ * ```ts
+ * const store = new RedisStore({ client: createClient() as RedisClientLike })
+ * ```
+ */
+export type RedisClientLike = NodeRedisClientLike | NodeRedisClusterLike | IoRedisLike
+
+/**
+ * The one raw-command path the store uses, whatever the client.
+ *
+ * @example
+ * ```ts
+ * const commander = toCommander(client)
+ * await commander.send('EVALSHA', [sha, '1', key], key, false, 2000)
+ * ```
+ */
+export interface RedisCommander {
+  /** Which client kind this is, for messages and tests. */
+  readonly kind: 'node-redis' | 'node-redis-cluster' | 'ioredis' | 'ioredis-cluster'
+  /**
+   * Sends one command. `key` routes it in a cluster; `timeoutMs` is passed to drivers that can drop a
+   * command still waiting in their offline queue (node-redis), so it is not sent after we gave up.
+   */
+  send(command: string, args: string[], key: string, readonly: boolean, timeoutMs: number): Promise<unknown>
+  /** False while the client is known to be disconnected or reconnecting. */
+  connected(): boolean
+}
+
+function isNodeRedisCluster(client: RedisClientLike): client is NodeRedisClusterLike {
+  return 'masters' in client && 'sendCommand' in client && !('call' in client)
+}
+
+function isIoRedis(client: RedisClientLike): client is IoRedisLike {
+  return typeof (client as Partial<IoRedisLike>).call === 'function'
+}
+
+/**
+ * Wraps any supported client in a {@link RedisCommander}, detecting its kind by shape.
+ *
+ * @example
+ * ```ts
+ * const commander = toCommander(await createClient().connect())
+ * commander.kind // 'node-redis'
+ * ```
+ */
+export function toCommander(client: RedisClientLike): RedisCommander {
+  // ioredis also has a `sendCommand` (taking a Command object), so look for its `call` first.
+  if (isIoRedis(client)) {
+    return {
+      kind: client.isCluster ? 'ioredis-cluster' : 'ioredis',
+      // ioredis routes EVAL/EVALSHA by their declared keys, so the key needs no separate mention.
+      send: (command, args) => client.call(command, args),
+      connected: () => client.status === 'ready',
+    }
+  }
+  if (isNodeRedisCluster(client)) {
+    return {
+      kind: 'node-redis-cluster',
+      send: (command, args, key, readonly, timeoutMs) =>
+        client.sendCommand(key, readonly, [command, ...args], { timeout: timeoutMs }),
+      connected: () => client.isOpen,
+    }
+  }
+  if (typeof (client as Partial<NodeRedisClientLike>).sendCommand === 'function') {
+    const single = client as NodeRedisClientLike
+    return {
+      kind: 'node-redis',
+      send: (command, args, _key, _readonly, timeoutMs) => single.sendCommand([command, ...args], { timeout: timeoutMs }),
+      connected: () => single.isReady,
+    }
+  }
+  throw new ConfigError(
+    'RedisStore needs a node-redis client or cluster (createClient/createCluster) or an ioredis Redis or Cluster',
+  )
+}

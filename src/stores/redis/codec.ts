@@ -1,0 +1,109 @@
+import type { Json } from '../../core/json.js'
+import type { ChangeSet, SessionRecord } from '../../core/store.js'
+import { StoreError } from '../../core/errors.js'
+
+const DATA = 'd:'
+
+function encodeValue(value: Json): string {
+  const text = JSON.stringify(value)
+  // JSON.stringify returns undefined for what JSON cannot carry; the session refuses such values, so
+  // this is a caller that bypassed it. The message names no key: keys can be personal data too.
+  if (typeof text !== 'string') throw new StoreError('encode', 'a session value cannot be written as JSON')
+  return text
+}
+
+/**
+ * The field/value pairs of a record's data, as the scripts' ARGV tail.
+ *
+ * @example
+ * ```ts
+ * dataArgs({ a: 1 }) // ['d:a', '1']
+ * ```
+ */
+export function dataArgs(data: Readonly<Record<string, Json>>): string[] {
+  const args: string[] = []
+  for (const key of Object.keys(data)) args.push(DATA + key, encodeValue(data[key] as Json))
+  return args
+}
+
+/**
+ * The ARGV of the apply and renew scripts: ttl, clear flag, removal count, removed fields, set pairs.
+ *
+ * @example
+ * ```ts
+ * changeArgs(60_000, { clear: false, set: { b: 2 }, remove: ['a'] }) // ['60000', '0', '1', 'd:a', 'd:b', '2']
+ * ```
+ */
+export function changeArgs(ttlMs: number, changes: ChangeSet): string[] {
+  // A key both removed and set ends up set (remove runs first), so removing it is wasted work.
+  const removals = changes.remove.filter((key) => !Object.hasOwn(changes.set, key))
+  return [
+    ttlArg(ttlMs),
+    changes.clear ? '1' : '0',
+    String(removals.length),
+    ...removals.map((key) => DATA + key),
+    ...dataArgs(changes.set),
+  ]
+}
+
+/**
+ * A TTL in whole milliseconds, at least 1 (Redis refuses a zero or negative expiry window here).
+ *
+ * @example
+ * ```ts
+ * ttlArg(1500.7) // '1501'
+ * ```
+ */
+export function ttlArg(ttlMs: number): string {
+  if (!Number.isFinite(ttlMs)) throw new StoreError('encode', 'ttlMs must be a finite number of milliseconds')
+  return String(Math.max(1, Math.ceil(ttlMs)))
+}
+
+function setOwn(target: Record<string, Json>, key: string, value: Json): void {
+  // `__proto__` is a legal session key; plain assignment would change the prototype instead.
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+  else target[key] = value
+}
+
+function pairs(reply: unknown): Iterable<[string, string]> | null {
+  if (Array.isArray(reply)) {
+    const out: [string, string][] = []
+    for (let i = 0; i + 1 < reply.length; i += 2) out.push([String(reply[i]), String(reply[i + 1])])
+    return out
+  }
+  if (reply instanceof Map) return [...reply].map(([k, v]) => [String(k), String(v)])
+  if (reply !== null && typeof reply === 'object') {
+    return Object.entries(reply as Record<string, unknown>).map(([k, v]) => [k, String(v)])
+  }
+  return null
+}
+
+/**
+ * Turns an HGETALL reply (flat array, `Map` under RESP3, or object) into a record. A missing hash,
+ * a forwarding marker, or anything corrupt gives `null`: unreadable data is treated as absent.
+ *
+ * @example
+ * ```ts
+ * decodeRecord(['m:created', '1700000000000', 'd:a', '1']) // { data: { a: 1 }, createdAt: 1700000000000, absoluteExpiresAt: null }
+ * ```
+ */
+export function decodeRecord(reply: unknown): SessionRecord | null {
+  const fields = pairs(reply)
+  if (fields === null) return null
+  const data: Record<string, Json> = {}
+  let createdAt: number | null = null
+  let absoluteExpiresAt: number | null = null
+  try {
+    for (const [field, value] of fields) {
+      if (field.startsWith(DATA)) setOwn(data, field.slice(DATA.length), JSON.parse(value) as Json)
+      else if (field === 'm:created') createdAt = Number(value)
+      else if (field === 'm:abs') absoluteExpiresAt = Number(value)
+      else if (field === 'm:fwd') return null
+    }
+  } catch {
+    return null
+  }
+  if (createdAt === null || !Number.isFinite(createdAt)) return null
+  if (absoluteExpiresAt !== null && !Number.isFinite(absoluteExpiresAt)) return null
+  return { data, createdAt, absoluteExpiresAt }
+}

@@ -1,0 +1,3 @@
+export { RedisStore } from './store.js'
+export type { RedisStoreOptions } from './store.js'
+export type { RedisClientLike, NodeRedisClientLike, NodeRedisClusterLike, IoRedisLike } from './client.js'
