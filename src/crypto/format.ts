@@ -1,0 +1,251 @@
+/**
+ * The cookie wire format (version 1), shared by the `node:crypto` and WebCrypto implementations:
+ * strict base64url, length-prefixed associated data, and parsing a value into its parts. Pure
+ * functions over `Uint8Array`, no `Buffer`, so it runs on every runtime.
+ *
+ * private: `e1.<kid>.<b64url(nonce12 ‖ ciphertext ‖ tag16)>`
+ * signed:  `s1.<kid>.<b64url(plaintext)>.<b64url(mac32)>`
+ */
+
+/** Version tag of an encrypted (AES-256-GCM) value. */
+export const PRIVATE_VERSION = 'e1'
+/** Version tag of a signed (HMAC-SHA256) value. */
+export const SIGNED_VERSION = 's1'
+
+/** Values longer than this are refused before any decoding or cryptography: browsers cap a cookie near 4 KiB. */
+export const MAX_SEALED_LENGTH = 8192
+/** A key id is 6 bytes, so 8 base64url characters. */
+export const KID_BYTES = 6
+export const KID_LENGTH = 8
+export const NONCE_BYTES = 12
+export const TAG_BYTES = 16
+export const MAC_BYTES = 32
+export const SUBKEY_BYTES = 32
+
+/** HKDF `info` strings: one derivation per purpose, so no subkey ever serves two algorithms. */
+export const INFO_KEY_ID = 'cloakroom v1 key id'
+export const INFO_AES_GCM = 'cloakroom v1 aes-256-gcm'
+export const INFO_HMAC = 'cloakroom v1 hmac-sha256'
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+const DECODE = new Int8Array(128).fill(-1)
+for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i
+
+const utf8 = new TextEncoder()
+
+/**
+ * Encodes bytes as base64url without padding (RFC 4648 §5).
+ *
+ * @example
+ * ```ts
+ * encodeBase64url(new Uint8Array([251, 255])) // '-_8'
+ * ```
+ */
+export function encodeBase64url(bytes: Uint8Array): string {
+  let out = ''
+  const n = bytes.length
+  const whole = n - (n % 3)
+  let i = 0
+  for (; i < whole; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!
+    out += ALPHABET[v >>> 18]! + ALPHABET[(v >>> 12) & 63]! + ALPHABET[(v >>> 6) & 63]! + ALPHABET[v & 63]!
+  }
+  if (n - whole === 1) {
+    const v = bytes[i]!
+    out += ALPHABET[v >>> 2]! + ALPHABET[(v & 3) << 4]!
+  } else if (n - whole === 2) {
+    const v = (bytes[i]! << 8) | bytes[i + 1]!
+    out += ALPHABET[v >>> 10]! + ALPHABET[(v >>> 4) & 63]! + ALPHABET[(v & 15) << 2]!
+  }
+  return out
+}
+
+/**
+ * Decodes strict base64url: the URL-safe alphabet only, no padding, no whitespace, and the unused
+ * low bits of the last character must be zero. Each byte string thus has exactly one accepted
+ * encoding, so a value cannot be altered in ways that leave its bytes (and its MAC) intact.
+ *
+ * @returns the bytes, or `null` when `text` is not canonical base64url.
+ * @example
+ * ```ts
+ * decodeBase64url('-_8') // Uint8Array [251, 255]
+ * decodeBase64url('-_9') // null: non-zero trailing bits
+ * decodeBase64url('+/8') // null: standard alphabet
+ * ```
+ */
+export function decodeBase64url(text: string): Uint8Array | null {
+  const n = text.length
+  const rest = n & 3
+  if (rest === 1) return null
+  const out = new Uint8Array((n >>> 2) * 3 + (rest === 0 ? 0 : rest - 1))
+  const whole = n - rest
+  let o = 0
+  for (let i = 0; i < whole; i += 4) {
+    const a = sextet(text, i)
+    const b = sextet(text, i + 1)
+    const c = sextet(text, i + 2)
+    const d = sextet(text, i + 3)
+    if ((a | b | c | d) < 0) return null
+    const v = (a << 18) | (b << 12) | (c << 6) | d
+    out[o++] = v >>> 16
+    out[o++] = (v >>> 8) & 255
+    out[o++] = v & 255
+  }
+  if (rest === 2) {
+    const a = sextet(text, whole)
+    const b = sextet(text, whole + 1)
+    if ((a | b) < 0 || (b & 15) !== 0) return null
+    out[o] = (a << 2) | (b >>> 4)
+  } else if (rest === 3) {
+    const a = sextet(text, whole)
+    const b = sextet(text, whole + 1)
+    const c = sextet(text, whole + 2)
+    if ((a | b | c) < 0 || (c & 3) !== 0) return null
+    out[o++] = (a << 2) | (b >>> 4)
+    out[o] = ((b & 15) << 4) | (c >>> 2)
+  }
+  return out
+}
+
+function sextet(text: string, i: number): number {
+  const code = text.charCodeAt(i)
+  return code < 128 ? DECODE[code]! : -1
+}
+
+/**
+ * UTF-8 bytes of a string.
+ *
+ * @example
+ * ```ts
+ * utf8Bytes('é') // Uint8Array [195, 169]
+ * ```
+ */
+export function utf8Bytes(text: string): Uint8Array {
+  return utf8.encode(text)
+}
+
+/**
+ * Concatenates fields, each preceded by its byte length as 4 bytes big-endian. Without the
+ * prefixes, `("a", "bc")` and `("ab", "c")` would be the same bytes, and a value could move
+ * between two cookies whose names share a prefix (Tornado's v1 signed cookies had that flaw).
+ *
+ * @example
+ * ```ts
+ * lengthPrefixed([utf8Bytes('e1')]) // Uint8Array [0, 0, 0, 2, 101, 49]
+ * ```
+ */
+export function lengthPrefixed(fields: readonly Uint8Array[]): Uint8Array {
+  let size = 0
+  for (const field of fields) size += 4 + field.length
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  let offset = 0
+  for (const field of fields) {
+    view.setUint32(offset, field.length)
+    out.set(field, offset + 4)
+    offset += 4 + field.length
+  }
+  return out
+}
+
+/**
+ * What the AEAD authenticates besides the plaintext (private mode), or what the MAC covers before
+ * the plaintext (signed mode): version, key id and cookie name, each length-prefixed. Binding the
+ * cookie name means a value sealed for one cookie never opens as another.
+ *
+ * @example
+ * ```ts
+ * const aad = boundContext('e1', kid, 'id')
+ * ```
+ */
+export function boundContext(version: string, kid: string, cookieName: string): Uint8Array {
+  return lengthPrefixed([utf8Bytes(version), utf8Bytes(kid), utf8Bytes(cookieName)])
+}
+
+/** The parts of an `e1` value, decoded and checked for shape (not yet for authenticity). */
+export interface PrivateParts {
+  kid: string
+  /** nonce (12) ‖ ciphertext ‖ tag (16), at least 28 bytes. */
+  box: Uint8Array
+}
+
+/** The parts of an `s1` value, decoded and checked for shape (not yet for authenticity). */
+export interface SignedParts {
+  kid: string
+  payload: Uint8Array
+  /** Exactly 32 bytes. */
+  mac: Uint8Array
+}
+
+/**
+ * Splits an `e1` value into key id and sealed box, or `null` when its shape is wrong: too long,
+ * another version, another number of parts, a key id of the wrong length, bad base64url, or a box
+ * too short to hold a nonce and a tag.
+ *
+ * @example
+ * ```ts
+ * const parts = parsePrivate(cookieValue)
+ * if (parts) ring.get(parts.kid)
+ * ```
+ */
+export function parsePrivate(value: unknown): PrivateParts | null {
+  const parts = split(value, 3, PRIVATE_VERSION)
+  if (parts === null) return null
+  const box = decodeBase64url(parts[2]!)
+  if (box === null || box.length < NONCE_BYTES + TAG_BYTES) return null
+  return { kid: parts[1]!, box }
+}
+
+/**
+ * Splits an `s1` value into key id, payload and MAC, or `null` when its shape is wrong: too long,
+ * another version, another number of parts, a key id of the wrong length, bad base64url, or a MAC
+ * that is not exactly 32 bytes.
+ *
+ * @example
+ * ```ts
+ * const parts = parseSigned(cookieValue)
+ * if (parts) ring.get(parts.kid)
+ * ```
+ */
+export function parseSigned(value: unknown): SignedParts | null {
+  const parts = split(value, 4, SIGNED_VERSION)
+  if (parts === null) return null
+  const payload = decodeBase64url(parts[2]!)
+  if (payload === null) return null
+  const mac = decodeBase64url(parts[3]!)
+  if (mac === null || mac.length !== MAC_BYTES) return null
+  return { kid: parts[1]!, payload, mac }
+}
+
+function split(value: unknown, count: number, version: string): string[] | null {
+  if (typeof value !== 'string' || value.length > MAX_SEALED_LENGTH) return null
+  // Cheap rejections first, so garbage costs no allocation.
+  if (!value.startsWith(version + '.')) return null
+  const parts = value.split('.', count + 1)
+  if (parts.length !== count || parts[1]!.length !== KID_LENGTH) return null
+  return parts
+}
+
+/**
+ * The wire form of an encrypted value.
+ *
+ * @example
+ * ```ts
+ * formatPrivate(kid, box) // 'e1.<kid>.<box>'
+ * ```
+ */
+export function formatPrivate(kid: string, box: Uint8Array): string {
+  return `${PRIVATE_VERSION}.${kid}.${encodeBase64url(box)}`
+}
+
+/**
+ * The wire form of a signed value.
+ *
+ * @example
+ * ```ts
+ * formatSigned(kid, utf8Bytes('hello'), mac) // 's1.<kid>.aGVsbG8.<mac>'
+ * ```
+ */
+export function formatSigned(kid: string, payload: Uint8Array, mac: Uint8Array): string {
+  return `${SIGNED_VERSION}.${kid}.${encodeBase64url(payload)}.${encodeBase64url(mac)}`
+}
