@@ -1,0 +1,33 @@
+import type { ServerResponse } from 'node:http'
+import type { HeaderView } from '../core/engine.js'
+
+/**
+ * A {@link HeaderView} over a Node `ServerResponse`, so the session manager can merge its
+ * `Set-Cookie`, `Cache-Control` and `Vary` into headers the handler set with `setHeader`.
+ *
+ * `get` joins a multi-valued header with `', '` as `Headers.get` does (right for the headers the
+ * manager reads: `Cache-Control`, `Vary`); `append` adds a line, so `Set-Cookie` lines are never
+ * folded into one.
+ *
+ * @example
+ * ```ts
+ * const headers = nodeHeaderView(res)
+ * headers.append('set-cookie', 'id=abc; Path=/; HttpOnly')
+ * headers.get('cache-control') // 'no-store' or null
+ * ```
+ */
+export function nodeHeaderView(res: ServerResponse): HeaderView {
+  return {
+    get(name: string): string | null {
+      const value = res.getHeader(name)
+      if (value === undefined) return null
+      return Array.isArray(value) ? value.join(', ') : String(value)
+    },
+    set(name: string, value: string): void {
+      res.setHeader(name, value)
+    },
+    append(name: string, value: string): void {
+      res.appendHeader(name, value)
+    },
+  }
+}

@@ -1,0 +1,112 @@
+import type { ServerResponse } from 'node:http'
+
+/**
+ * The two calls through which a web `Response`'s body reaches a `ServerResponse`. Usually the
+ * response's own `write`/`end`; the head-holding wrapper passes the methods it captured, so a
+ * replacement reply does not go back through the handler's (silenced) ones.
+ */
+export interface BodyWriter {
+  write(chunk: Uint8Array): boolean
+  end(): void
+}
+
+/**
+ * Writes a web `Response` to a Node `ServerResponse`: status, status text, every header (each
+ * `Set-Cookie` line kept apart, via `getSetCookie()`), then the body, streamed with backpressure.
+ * Headers already set on `res` stay unless the `Response` names them.
+ *
+ * Resolves once the reply has finished or the connection has closed (a client that went away is
+ * not an error: the rest of the body is cancelled). Rejects only when the body stream itself fails;
+ * the socket is destroyed first, since a reply cut short cannot be mended.
+ *
+ * @example
+ * ```ts
+ * const headers = new Headers({ 'content-type': 'text/plain' })
+ * headers.append('set-cookie', 'a=1')
+ * headers.append('set-cookie', 'b=2')
+ * await sendWebResponse(res, new Response('hello', { status: 201, headers }))
+ * ```
+ */
+export function sendWebResponse(res: ServerResponse, response: Response): Promise<void> {
+  return writeWebResponse(res, response, {
+    write: (chunk) => res.write(chunk),
+    end: () => {
+      res.end()
+    },
+  })
+}
+
+/**
+ * {@link sendWebResponse} with the body going through `writer` instead of `res.write`/`res.end`.
+ * The head is set with `statusCode`, `statusMessage` and `setHeader`, and leaves with the first
+ * body call, so Node computes `Content-Length: 0` for an empty body and chunks a streamed one.
+ *
+ * @example
+ * ```ts
+ * const write = res.write, end = res.end // captured before anyone wrapped them
+ * await writeWebResponse(res, response, { write: (c) => write.call(res, c), end: () => end.call(res) })
+ * ```
+ */
+export async function writeWebResponse(res: ServerResponse, response: Response, writer: BodyWriter): Promise<void> {
+  res.statusCode = response.status
+  // An empty statusMessage makes Node fill in the standard reason phrase for the status.
+  res.statusMessage = response.statusText
+  for (const [name, value] of response.headers) {
+    if (name !== 'set-cookie') res.setHeader(name, value)
+  }
+  const cookies = response.headers.getSetCookie()
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies)
+
+  const body = response.body
+  if (body === null) {
+    writer.end()
+    return settled(res)
+  }
+  const reader = body.getReader()
+  try {
+    for (;;) {
+      if (res.destroyed) {
+        // The client is gone: nothing will read the rest, so stop producing it.
+        await reader.cancel()
+        return
+      }
+      const { done, value } = await reader.read()
+      if (done) break
+      if (!writer.write(value)) await drained(res)
+    }
+  } catch (error) {
+    res.destroy()
+    reader.cancel(error).catch(() => undefined)
+    throw error
+  }
+  writer.end()
+  return settled(res)
+}
+
+/** Resolves when a full socket buffer has room again, or at once when it never will. */
+function drained(res: ServerResponse): Promise<void> {
+  if (res.destroyed || !res.writableNeedDrain) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
+}
+
+/** Resolves when the reply has been handed to the socket, or the connection closed first. */
+function settled(res: ServerResponse): Promise<void> {
+  if (res.writableFinished || res.destroyed) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('finish', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('finish', done)
+    res.on('close', done)
+  })
+}
