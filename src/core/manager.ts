@@ -66,6 +66,19 @@ function emptyServerError(): Response {
   return new Response(null, { status: 500, headers: { 'cache-control': 'no-store' } })
 }
 
+/**
+ * The store failure a session met while loading, if any. An adapter whose handler threw uses it
+ * to tell the session's own failure (answered like any store error) from the handler's errors.
+ *
+ * @example
+ * ```ts
+ * if (thrown === sessionFailure(session)) return manager.commit(session, { status: 500, headers })
+ * ```
+ */
+export function sessionFailure(session: Session<object>): CloakroomError | undefined {
+  return (session as SessionHandle<object>).error
+}
+
 /** @internal The manager, parameterised by the crypto implementation the entry point picked. */
 export class Manager<Data extends object = RegisteredData> implements SessionManager<Data>, SessionBackend {
   readonly options: ResolvedOptions
@@ -115,9 +128,19 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     return null
   }
 
-  handle(request: Request, handler: (session: Session<Data>) => Response | Promise<Response>): Promise<Response> {
+  async handle(request: Request, handler: (session: Session<Data>) => Response | Promise<Response>): Promise<Response> {
     const session = this.begin(request.headers.get('cookie'))
-    return Promise.resolve(handler(session)).then((response) => commitToResponse(this, session, response, request))
+    let response: Response
+    try {
+      response = await handler(session)
+    } catch (error) {
+      // The session's own store failure, left uncaught by the handler, gets the same opaque
+      // answer as one it caught; any other throw is the handler's and goes on to the caller.
+      const failure = sessionFailure(session)
+      if (failure === undefined || failure !== error) throw error
+      return this.#fail(failure, request)
+    }
+    return commitToResponse(this, session, response, request)
   }
 
   // SessionBackend: what a session asks of its manager.

@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono'
+import { sessionFailure } from '../../core/manager.js'
 import { commitToResponse } from '../../core/response-headers.js'
 import type { RegisteredData } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
@@ -42,8 +43,16 @@ export function sessions<Data extends object = RegisteredData>(options: SessionO
     const session = manager.begin(c.req.header('cookie'))
     c.set('session', session)
     await next()
-    // A handler that threw has nothing committed; Hono already rendered its error response.
-    if (c.error !== undefined || !manager.pending(session)) return
+    if (c.error !== undefined) {
+      // A handler that threw has nothing committed and keeps the error response Hono rendered,
+      // unless what it threw was the session's own store failure: that gets the opaque answer.
+      if (c.error !== sessionFailure(session)) return
+      const failure = await manager.commit(session, { status: 500, headers: new Headers() }, c.req.raw)
+      c.res = undefined
+      c.res = failure ?? new Response(null, { status: 500 })
+      return
+    }
+    if (!manager.pending(session)) return
     const response = c.res
     const committed = await commitToResponse(manager, session, response, c.req.raw)
     if (committed !== response) {
