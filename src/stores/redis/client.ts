@@ -27,7 +27,7 @@ export interface NodeRedisClusterLike {
   sendCommand(
     firstKey: string | undefined,
     isReadonly: boolean | undefined,
-    args: readonly string[],
+    args: string[],
     options?: { timeout?: number },
   ): Promise<unknown>
   readonly isOpen: boolean
