@@ -1,0 +1,113 @@
+import { ConfigError } from '../../core/errors.js'
+
+// Unquoted-identifier shape only: no quoting tricks, no case surprises, and room for the index
+// name (`<table>_expires_at_idx`) inside PostgreSQL's 63-byte identifier limit.
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+
+/** How long a renewed id keeps forwarding `delete` to its successor. */
+export const FORWARD_TTL_SECONDS = 60
+
+// A fixed key for `pg_advisory_xact_lock`, shared by every cloakroom migration on a database so
+// that parallel `migrate()` calls queue instead of racing on the catalog.
+const MIGRATE_LOCK_KEY = 7_166_204_561_437_952_112n
+
+/**
+ * Every statement the store sends for one table, built once at construction from validated names.
+ *
+ * @example
+ * ```ts
+ * const sql = postgresStatements({ table: 'cloakroom_sessions' })
+ * await client.query({ text: sql.load, values: [storageKey(id)] })
+ * ```
+ */
+export interface PostgresStatements {
+  /** The DDL `migrate()` runs, statement by statement; `schema.sql` holds the same for the default table. */
+  ddl: string[]
+  migrateLock: string
+  load: string
+  create: string
+  apply: string
+  touch: string
+  renew: string
+  deleteOne: string
+  deleteExpired: string
+}
+
+/**
+ * Checks the names and builds the store's SQL. Throws a {@link ConfigError} naming the fix when a
+ * name is not a plain identifier.
+ *
+ * @example
+ * ```ts
+ * postgresStatements({ table: 'sessions', schema: 'app' }).load // SELECT … FROM "app"."sessions" …
+ * ```
+ */
+export function postgresStatements(names: { table: string; schema?: string | undefined }): PostgresStatements {
+  const { table, schema } = names
+  if (typeof table !== 'string' || !TABLE_NAME.test(table)) {
+    throw new ConfigError(
+      `PostgresStore table ${JSON.stringify(table)} is not a plain identifier; use letters, digits and underscores, starting with a letter or underscore, at most 48 characters`,
+    )
+  }
+  if (schema !== undefined && (typeof schema !== 'string' || !SCHEMA_NAME.test(schema))) {
+    throw new ConfigError(
+      `PostgresStore schema ${JSON.stringify(schema)} is not a plain identifier; use letters, digits and underscores, starting with a letter or underscore, at most 63 characters`,
+    )
+  }
+  const t = schema === undefined ? `"${table}"` : `"${schema}"."${table}"`
+  const ms = `* interval '1 millisecond'`
+  const live = `expires_at > now() AND forward_to IS NULL AND jsonb_typeof(data) = 'object'`
+  // clear, then remove, then set: `||` is a shallow merge, so a set value replaces the old one whole.
+  const changed = (data: string, clear: string, remove: string, set: string) =>
+    `(CASE WHEN ${clear}::boolean THEN '{}'::jsonb ELSE ${data} END - ${remove}::text[]) || ${set}::jsonb`
+
+  return {
+    ddl: [
+      `CREATE TABLE IF NOT EXISTS ${t} (
+  key text PRIMARY KEY,
+  data jsonb NOT NULL,
+  created_at bigint NOT NULL,
+  absolute_expires_at timestamptz,
+  expires_at timestamptz NOT NULL,
+  forward_to text
+)`,
+      `CREATE INDEX IF NOT EXISTS "${table}_expires_at_idx" ON ${t} (expires_at)`,
+    ],
+    migrateLock: `SELECT pg_advisory_xact_lock(${MIGRATE_LOCK_KEY})`,
+    // Text casts keep the result independent of any type parsers the application set on `pg`.
+    load: `SELECT data::text AS data, created_at::text AS created_at,
+  round(extract(epoch FROM absolute_expires_at) * 1000)::bigint::text AS absolute_expires_at
+FROM ${t} WHERE key = $1 AND ${live}`,
+    create: `INSERT INTO ${t} (key, data, created_at, absolute_expires_at, expires_at)
+SELECT $1, $2::jsonb, $3::bigint, cap, least(now() + $5::float8 ${ms}, cap)
+FROM (SELECT 'epoch'::timestamptz + $4::float8 ${ms} AS cap) AS c`,
+    apply: `UPDATE ${t} SET data = ${changed('data', '$2', '$3', '$4')},
+  expires_at = least(now() + $5::float8 ${ms}, absolute_expires_at)
+WHERE key = $1 AND ${live}`,
+    touch: `UPDATE ${t} SET expires_at = least(now() + $2::float8 ${ms}, absolute_expires_at)
+WHERE key = $1 AND ${live}`,
+    // One statement: lock the old row (reading its latest version), turn it into a forwarding
+    // marker in place, and insert the successor. Keeping the marker in the same row means a
+    // delete or apply queued on that row's lock sees the marker, not a vanished row.
+    renew: `WITH old AS (
+  SELECT data, created_at, absolute_expires_at FROM ${t} WHERE key = $1 AND ${live} FOR UPDATE
+), marker AS (
+  UPDATE ${t} AS m SET data = '{}'::jsonb, forward_to = $2,
+    expires_at = now() + interval '${FORWARD_TTL_SECONDS} seconds'
+  FROM old WHERE m.key = $1
+  RETURNING m.key
+), moved AS (
+  INSERT INTO ${t} (key, data, created_at, absolute_expires_at, expires_at)
+  SELECT $2, ${changed('old.data', '$3', '$4', '$5')}, old.created_at, old.absolute_expires_at,
+    least(now() + $6::float8 ${ms}, old.absolute_expires_at)
+  FROM old
+  RETURNING key
+)
+SELECT (SELECT count(*) FROM moved)::int AS moved, (SELECT count(*) FROM marker)::int AS marked`,
+    deleteOne: `DELETE FROM ${t} WHERE key = $1 RETURNING forward_to`,
+    deleteExpired: `DELETE FROM ${t} WHERE key IN (
+  SELECT key FROM ${t} WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED
+)`,
+  }
+}

@@ -1,0 +1,277 @@
+import { ConfigError, StoreError } from '../../core/errors.js'
+import type { Json } from '../../core/json.js'
+import { GONE } from '../../core/store.js'
+import type { ChangeSet, Gone, SessionRecord, SessionStore } from '../../core/store.js'
+import { randomId, storageKey } from '../shared/ids.js'
+import { withConnection } from './call.js'
+import type { RunQuery } from './call.js'
+import { runMigration } from './migrate.js'
+import { postgresStatements } from './sql.js'
+import type { PostgresStatements } from './sql.js'
+import type { PgPool } from './types.js'
+
+/**
+ * Options of {@link PostgresStore}.
+ *
+ * @example
+ * ```ts
+ * const options: PostgresStoreOptions = { pool, table: 'sessions', schema: 'app', timeoutMs: 1000 }
+ * ```
+ */
+export interface PostgresStoreOptions {
+  /** A `pg.Pool` (or anything of its shape). The store never ends it. */
+  pool: PgPool
+  /** The table's name, a plain identifier. Default `'cloakroom_sessions'`. */
+  table?: string
+  /** The table's schema, a plain identifier; must exist. Default: the connection's `search_path`. */
+  schema?: string
+  /** Bound on each call, waiting for a pooled connection included. Default 2000 ms. */
+  timeoutMs?: number
+}
+
+// A fresh 256-bit id colliding is not expected in practice; a few tries cover a broken RNG or a
+// hostile pre-filled table without looping forever.
+const CREATE_ATTEMPTS = 5
+// delete follows a renew's forwarding marker, and the successor may itself have been renewed.
+const MAX_FORWARD_HOPS = 8
+const UNIQUE_VIOLATION = '23505'
+
+function isUniqueViolation(error: unknown): boolean {
+  const cause = error instanceof StoreError ? error.cause : error
+  return (cause as { code?: unknown } | null)?.code === UNIQUE_VIOLATION
+}
+
+function checkTtl(op: string, ttlMs: number): void {
+  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw new StoreError('encode', `postgres ${op}: ttlMs must be a positive finite number of milliseconds`)
+  }
+}
+
+function changeParams(changes: ChangeSet): [boolean, string[], string] {
+  return [changes.clear, changes.remove, JSON.stringify(changes.set)]
+}
+
+function isObject(value: unknown): value is Record<string, Json> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+// Anything unreadable in a row counts as no session: a corrupt record must not turn into a 500.
+function decodeRow(row: Record<string, unknown>): SessionRecord | null {
+  const { data, created_at: createdAt, absolute_expires_at: absolute } = row
+  if (typeof data !== 'string' || typeof createdAt !== 'string') return null
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(data)
+  } catch {
+    return null
+  }
+  const created = Number(createdAt)
+  const absoluteExpiresAt = absolute === null || absolute === undefined ? null : Number(absolute)
+  if (!isObject(parsed) || !Number.isFinite(created)) return null
+  if (absoluteExpiresAt !== null && !Number.isFinite(absoluteExpiresAt)) return null
+  return { data: parsed, createdAt: created, absoluteExpiresAt }
+}
+
+/**
+ * A session store over PostgreSQL through `pg`. One row per session, keyed by the SHA-256 of the
+ * id; expiry is judged by the database's `now()`. `apply`, `touch` and `renew` are one statement
+ * each. Run {@link PostgresStore.migrate} once at startup (or `schema.sql` with your own
+ * migrations) and {@link PostgresStore.deleteExpired} now and then to reclaim space.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg'
+ * import { PostgresStore } from 'cloakroom/postgres'
+ *
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL })
+ * pool.on('error', (err) => console.error('idle PostgreSQL connection failed', err))
+ * const store = new PostgresStore({ pool })
+ * await store.migrate()
+ * setInterval(() => void store.deleteExpired().catch(console.error), 10 * 60_000).unref()
+ * ```
+ */
+export class PostgresStore implements SessionStore {
+  readonly canInvalidate = true
+  readonly #pool: PgPool
+  readonly #sql: PostgresStatements
+  readonly #timeoutMs: number
+
+  constructor(options: PostgresStoreOptions) {
+    const { pool, table = 'cloakroom_sessions', schema, timeoutMs = 2000 } = options ?? ({} as PostgresStoreOptions)
+    if (pool === null || typeof pool !== 'object' || typeof pool.connect !== 'function') {
+      throw new ConfigError('PostgresStore needs `pool`: pass a pg.Pool, e.g. new PostgresStore({ pool: new pg.Pool() })')
+    }
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new ConfigError(`PostgresStore timeoutMs must be a positive number of milliseconds (got ${String(timeoutMs)})`)
+    }
+    this.#pool = pool
+    this.#sql = postgresStatements({ table, schema })
+    this.#timeoutMs = timeoutMs
+  }
+
+  /**
+   * Creates the table and its index if missing, under an advisory lock (parallel calls from several
+   * instances are safe). Bounded by `timeoutMs` (default 30 s: DDL can queue behind other work).
+   *
+   * @example
+   * ```ts
+   * await new PostgresStore({ pool }).migrate()
+   * ```
+   */
+  async migrate(options: { timeoutMs?: number } = {}): Promise<void> {
+    await runMigration(this.#pool, this.#sql, options.timeoutMs ?? 30_000)
+  }
+
+  /**
+   * The record, or `null` when absent, expired (by the database clock), a renew's forwarding
+   * marker, or unreadable.
+   *
+   * @example
+   * ```ts
+   * const record = await store.load(id)
+   * ```
+   */
+  async load(id: string): Promise<SessionRecord | null> {
+    const result = await this.#run('load', (query) => query({ text: this.#sql.load, values: [storageKey(id)] }))
+    const row = result.rows[0]
+    return row === undefined ? null : decodeRow(row)
+  }
+
+  /**
+   * Inserts a new record under a fresh id (a plain INSERT: never overwrites; retries on the rare
+   * unique violation with another id).
+   *
+   * @example
+   * ```ts
+   * const id = await store.create({ data: { a: 1 }, createdAt: Date.now(), absoluteExpiresAt: null }, 60_000)
+   * ```
+   */
+  async create(record: SessionRecord, ttlMs: number): Promise<string> {
+    checkTtl('create', ttlMs)
+    const data = JSON.stringify(record.data)
+    return this.#run('create', async (query) => {
+      for (let attempt = 1; ; attempt++) {
+        const id = randomId()
+        try {
+          await query({
+            text: this.#sql.create,
+            values: [storageKey(id), data, record.createdAt, record.absoluteExpiresAt, ttlMs],
+          })
+          return id
+        } catch (error) {
+          if (attempt >= CREATE_ATTEMPTS || !isUniqueViolation(error)) throw error
+        }
+      }
+    })
+  }
+
+  /**
+   * Applies the change set to a live record in one UPDATE and moves its expiry to
+   * `least(now() + ttl, absolute_expires_at)`. `GONE` when there is no live record.
+   *
+   * @example
+   * ```ts
+   * await store.apply(id, { clear: false, set: { n: 2 }, remove: [] }, 60_000)
+   * ```
+   */
+  async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
+    checkTtl('apply', ttlMs)
+    const values = [storageKey(id), ...changeParams(changes), ttlMs]
+    const result = await this.#run('apply', (query) => query({ text: this.#sql.apply, values }))
+    return result.rowCount === 1 ? id : GONE
+  }
+
+  /**
+   * Moves a live record's expiry as `apply` does, data untouched.
+   *
+   * @example
+   * ```ts
+   * await store.touch(id, 60_000)
+   * ```
+   */
+  async touch(id: string, ttlMs: number): Promise<string | Gone> {
+    checkTtl('touch', ttlMs)
+    const result = await this.#run('touch', (query) =>
+      query({ text: this.#sql.touch, values: [storageKey(id), ttlMs] }),
+    )
+    return result.rowCount === 1 ? id : GONE
+  }
+
+  /**
+   * Moves the record to a new id with the changes applied, keeping `createdAt` and
+   * `absoluteExpiresAt`, in one statement; the old row becomes a 60-second forwarding marker that
+   * `delete` follows. `GONE` when there is no live record.
+   *
+   * @example
+   * ```ts
+   * const newId = await store.renew(id, { clear: false, set: { user: 'ada' }, remove: [] }, 60_000)
+   * ```
+   */
+  async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
+    checkTtl('renew', ttlMs)
+    const oldKey = storageKey(id)
+    const params = changeParams(changes)
+    return this.#run('renew', async (query) => {
+      for (let attempt = 1; ; attempt++) {
+        const newId = randomId()
+        try {
+          const result = await query({ text: this.#sql.renew, values: [oldKey, storageKey(newId), ...params, ttlMs] })
+          return result.rows[0]?.['moved'] === 1 ? newId : GONE
+        } catch (error) {
+          if (attempt >= CREATE_ATTEMPTS || !isUniqueViolation(error)) throw error
+        }
+      }
+    })
+  }
+
+  /**
+   * Deletes the record; when the id was renewed within the last 60 s, deletes its successor too.
+   * Idempotent.
+   *
+   * @example
+   * ```ts
+   * await store.delete(id)
+   * ```
+   */
+  async delete(id: string): Promise<void> {
+    await this.#run('delete', async (query) => {
+      // Each hop is its own statement on purpose: a fresh snapshot sees a successor that a renew
+      // committed while our first DELETE waited on the old row's lock.
+      let key: unknown = storageKey(id)
+      for (let hop = 0; typeof key === 'string' && hop <= MAX_FORWARD_HOPS; hop++) {
+        const result = await query({ text: this.#sql.deleteOne, values: [key] })
+        key = result.rows[0]?.['forward_to']
+      }
+    })
+  }
+
+  /**
+   * Deletes expired rows (and stale forwarding markers) in batches of `batchSize`, each batch one
+   * statement that skips rows another cleaner has locked, so several instances can run it at
+   * once. Each batch is bounded by `timeoutMs`. Returns how many rows were deleted.
+   *
+   * @example
+   * ```ts
+   * const removed = await store.deleteExpired({ batchSize: 500 })
+   * ```
+   */
+  async deleteExpired(options: { batchSize?: number } = {}): Promise<number> {
+    const { batchSize = 1000 } = options
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+      throw new ConfigError(`deleteExpired batchSize must be a positive integer (got ${String(batchSize)})`)
+    }
+    let total = 0
+    for (;;) {
+      const result = await this.#run('deleteExpired', (query) =>
+        query({ text: this.#sql.deleteExpired, values: [batchSize] }),
+      )
+      const deleted = result.rowCount ?? 0
+      total += deleted
+      if (deleted < batchSize) return total
+    }
+  }
+
+  #run<T>(op: string, fn: (query: RunQuery) => Promise<T>): Promise<T> {
+    return withConnection(this.#pool, this.#timeoutMs, op, fn)
+  }
+}
