@@ -1,0 +1,150 @@
+import { Hono, type Context } from 'hono'
+import { describe, expect, it } from 'vitest'
+import { getSession, sessions } from '../../src/adapters/hono/index.js'
+import type { SessionOptions } from '../../src/core/options.js'
+import { generateKey } from '../../src/crypto/keys.js'
+import { CookieStore } from '../../src/stores/cookie/index.js'
+import { MemoryStore } from '../../src/stores/memory/index.js'
+import { defineAdapterConformance, type AdapterHarness, type AppRoute, type RouteResult } from '../../src/testing/adapter-conformance.js'
+import { jsonBody, overHttp } from '../support/harness.js'
+import { sessionCookie } from '../support/http.js'
+
+function render(c: Context, result: RouteResult): Response {
+  const status = (result.status ?? 200) as 200
+  if (result.redirect !== undefined) return c.redirect(result.redirect, 302)
+  if (result.json !== undefined) return c.json(result.json, status)
+  return c.text(result.text ?? '', status)
+}
+
+function honoApp(options: SessionOptions, routes: AppRoute[]): Hono {
+  const app = new Hono()
+  app.use(sessions(options))
+  for (const route of routes) {
+    app.on(route.method, route.path, async (c) => render(c, await route.handler(c.get('session'), await jsonBody(c.req.raw))))
+  }
+  return app
+}
+
+const inProcess: AdapterHarness = {
+  name: 'hono (in-process, app.request)',
+  start: async (options, routes) => {
+    const app = honoApp(options, routes)
+    return { fetch: async (request) => app.request(request), close: async () => {} }
+  },
+}
+
+const overRealHttp: AdapterHarness = {
+  name: 'hono (real HTTP, @hono/node-server)',
+  start: async (options, routes) => overHttp(honoApp(options, routes).fetch),
+}
+
+const stores = [
+  { name: 'memory', make: () => new MemoryStore() },
+  { name: 'cookie', make: () => new CookieStore() },
+]
+
+for (const harness of [inProcess, overRealHttp]) {
+  defineAdapterConformance({ test: { describe, it }, harness, stores, makeKey: generateKey })
+}
+
+describe('hono adapter specifics', () => {
+  const keys = [generateKey()]
+
+  it("keeps the handler's own Set-Cookie next to the session cookie (Hono's c.res merge)", async () => {
+    const app = new Hono()
+    app.use(sessions({ store: new MemoryStore(), keys }))
+    app.get('/', (c) => {
+      c.get('session').insert('a', 1)
+      c.header('set-cookie', 'theme=dark', { append: true })
+      return c.text('ok')
+    })
+    const response = await app.request('/')
+    const names = response.headers.getSetCookie().map((line) => line.split('=')[0])
+    expect(names.sort()).toEqual(['id', 'theme'])
+  })
+
+  it('keeps Set-Cookie lines set by a middleware mounted before ours when the cookie is set', async () => {
+    const app = new Hono()
+    app.use(async (c, next) => {
+      await next()
+      c.res.headers.append('set-cookie', 'outer=1')
+    })
+    app.use(sessions({ store: new MemoryStore(), keys }))
+    app.get('/', (c) => {
+      c.get('session').insert('a', 1)
+      return c.text('ok')
+    })
+    const names = (await app.request('/')).headers.getSetCookie().map((line) => line.split('=')[0])
+    expect(names.sort()).toEqual(['id', 'outer'])
+  })
+
+  it('a handler that throws has nothing committed and Hono renders its error', async () => {
+    const store = new MemoryStore()
+    const app = new Hono()
+    app.use(sessions({ store, keys }))
+    app.get('/', (c) => {
+      c.get('session').insert('a', 1)
+      throw new Error('handler bug')
+    })
+    app.onError((error, c) => c.text(`handled: ${error.message}`, 418))
+    const response = await app.request('/')
+    expect(response.status).toBe(418)
+    expect(response.headers.getSetCookie()).toEqual([])
+  })
+
+  it('a 404 route neither crashes nor sets a cookie', async () => {
+    const app = new Hono()
+    app.use(sessions({ store: new MemoryStore(), keys }))
+    const response = await app.request('/missing')
+    expect(response.status).toBe(404)
+    expect(response.headers.getSetCookie()).toEqual([])
+  })
+
+  it("merges Vary with the handler's own", async () => {
+    const app = new Hono()
+    app.use(sessions({ store: new MemoryStore(), keys }))
+    app.get('/', async (c) => {
+      await c.get('session').get('a')
+      c.header('vary', 'Accept-Encoding')
+      return c.text('ok')
+    })
+    expect((await app.request('/')).headers.get('vary')).toBe('Accept-Encoding, Cookie')
+  })
+
+  it('getSession(c) returns the same session as c.get("session")', async () => {
+    const app = new Hono()
+    app.use(sessions({ store: new MemoryStore(), keys }))
+    app.get('/', (c) => c.text(String(getSession(c) === c.get('session'))))
+    expect(await (await app.request('/')).text()).toBe('true')
+  })
+
+  it('getSession(c) without the middleware throws a message that names the fix', async () => {
+    const app = new Hono()
+    app.get('/', (c) => c.text(String(getSession(c))))
+    app.onError((error, c) => c.text(error.message, 500))
+    expect(await (await app.request('/')).text()).toMatch(/app\.use\(sessions\(options\)\)/)
+  })
+
+  it('a bad option throws when the middleware is created, not on a request', () => {
+    expect(() => sessions({ store: new MemoryStore(), keys: ['short'] })).toThrow(/at least 32/)
+  })
+
+  it('serves a streamed body with the session cookie', async () => {
+    const app = new Hono()
+    app.use(sessions({ store: new MemoryStore(), keys }))
+    app.get('/', (c) => {
+      c.get('session').insert('a', 1)
+      const body = new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('chunk1 '))
+          controller.enqueue(new TextEncoder().encode('chunk2'))
+          controller.close()
+        },
+      })
+      return c.body(body)
+    })
+    const response = await app.request('/')
+    expect(sessionCookie(response)).toBeDefined()
+    expect(await response.text()).toBe('chunk1 chunk2')
+  })
+})
