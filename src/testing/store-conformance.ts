@@ -1,0 +1,538 @@
+import assert from 'node:assert/strict'
+import type { Json } from '../core/json.js'
+import { GONE } from '../core/store.js'
+import type { ChangeSet, SessionRecord, SessionStore } from '../core/store.js'
+
+/**
+ * The test functions the suite registers its cases with: vitest's, node:test's, or any runner's
+ * with the same shape.
+ *
+ * @example
+ * ```ts
+ * import { describe, it } from 'vitest'
+ * const test: ConformanceTestApi = { describe, it }
+ * ```
+ */
+export interface ConformanceTestApi {
+  describe(name: string, fn: () => void): void
+  it(name: string, fn: () => Promise<void> | void): void
+  beforeAll?(fn: () => Promise<void> | void): void
+  afterAll?(fn: () => Promise<void> | void): void
+}
+
+/**
+ * What {@link defineStoreConformance} needs to know about the store under test.
+ *
+ * @example
+ * ```ts
+ * const options: StoreConformanceOptions = { name: 'MemoryStore', test: { describe, it }, makeStore: () => new MemoryStore() }
+ * ```
+ */
+export interface StoreConformanceOptions {
+  /** Shown in the describe title. */
+  name: string
+  /** vitest's or node:test's functions. */
+  test: ConformanceTestApi
+  /** Called for each test; each call must give an isolated store (its own prefix, table or database). */
+  makeStore(): SessionStore | Promise<SessionStore>
+  /**
+   * Everything the backend holds for that store, as text (keys, values, rows). Used to prove that
+   * no raw session id is written and that a refused write leaves nothing behind. Omit it for
+   * in-process stores.
+   */
+  dumpBackend?(store: SessionStore): Promise<string>
+  /**
+   * Whether `delete` really ends a session; defaults to `store.canInvalidate`. A store that cannot
+   * invalidate (the cookie store) is one whose id is the record itself, so the cases that need
+   * server-side state assert the stateless behaviour instead (a replayed id still loads).
+   */
+  canInvalidate?: boolean
+}
+
+const MINUTE = 60_000
+// Short real TTLs: backends judge expiry by their own clocks (Redis TTL, SQL now()), so fake timers cannot
+// drive them. The margins leave ~100-200 ms for scheduling and round trips on either side.
+const SHORT_TTL = 300
+const PAST_SHORT_TTL = 500
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+const NO_CHANGES: ChangeSet = { clear: false, set: {}, remove: [] }
+
+function changes(partial: Partial<ChangeSet>): ChangeSet {
+  return { ...NO_CHANGES, ...partial }
+}
+
+function record(data: Record<string, Json>, absoluteExpiresAt: number | null = null): SessionRecord {
+  return { data, createdAt: Date.now(), absoluteExpiresAt }
+}
+
+// Shaped like a real id (43 base64url characters = 32 random bytes) but never issued by the store.
+function unknownId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32))
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
+/** Session data exercising every JSON shape and the keys that trip path-based backends. */
+function richData(): Record<string, Json> {
+  return {
+    nested: { user: { id: 42, roles: ['admin', 'editor'], profile: { tags: [[1, 2], [], [{ deep: true }]] } } },
+    list: [1, 'two', { three: 3 }, [4], null, false],
+    unicode: 'héllo wörld · 日本語 · \u202e rtl',
+    emoji: '🍕👩‍👩‍👧🏳️‍🌈',
+    escapes: 'quote " backslash \\ newline \n tab \t',
+    empty: '',
+    zero: 0,
+    negative: -17,
+    float: 3.14159,
+    tiny: -2.5e-7,
+    big: 1e21,
+    maxSafe: Number.MAX_SAFE_INTEGER,
+    yes: true,
+    no: false,
+    nothing: null,
+    emptyObject: {},
+    emptyArray: [],
+    'a.b': 'dotted',
+    'q"k': 'quoted',
+    $: 'dollar',
+    '': 'empty key',
+    '[0]': 'bracketed',
+    '🔑': 'emoji key',
+    'with space': 1,
+    'back\\slash': 2,
+    constructor: 'not a function',
+  }
+}
+
+function assertNotPolluted(): void {
+  assert.equal((Object.prototype as Record<string, unknown>)['polluted'], undefined, 'Object.prototype was polluted')
+  assert.equal(({} as Record<string, unknown>)['polluted'], undefined, 'Object.prototype was polluted')
+}
+
+function base64(bytes: Uint8Array): string {
+  let binary = ''
+  for (const byte of bytes) binary += String.fromCharCode(byte)
+  return btoa(binary)
+}
+
+function hex(bytes: Uint8Array): string {
+  let out = ''
+  for (const byte of bytes) out += byte.toString(16).padStart(2, '0')
+  return out
+}
+
+/** Every encoding of the id a careless store might write: the text, its UTF-8 bytes, and its decoded bytes. */
+function encodingsOf(id: string): string[] {
+  const utf8 = new TextEncoder().encode(id)
+  const forms = [id, hex(utf8), base64(utf8), base64(utf8).replace(/\+/g, '-').replace(/\//g, '_')]
+  if (/^[A-Za-z0-9_-]+$/.test(id)) {
+    try {
+      const padded = id.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (id.length % 4)) % 4)
+      const decoded = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0))
+      forms.push(hex(decoded), base64(decoded))
+    } catch {
+      // not valid base64 after all: the text forms above still cover it
+    }
+  }
+  return forms
+}
+
+function assertNoIdIn(dump: string, id: string): void {
+  const lowerDump = dump.toLowerCase()
+  const window = 17
+  for (const form of encodingsOf(id)) {
+    const hexLike = /^[0-9a-f]+$/.test(form)
+    for (let i = 0; i + window <= form.length; i++) {
+      const piece = form.slice(i, i + window)
+      const found = hexLike ? lowerDump.includes(piece) : dump.includes(piece)
+      assert.ok(!found, `the backend holds a ${window}-character piece of a raw session id (${form === id ? 'as text' : 'encoded'})`)
+    }
+  }
+}
+
+/**
+ * Registers the store conformance suite: the behaviour every {@link SessionStore} must show, run
+ * against the real backend with real time (short TTLs; about 6 s per store). Third-party stores
+ * run it too. Assertions use `node:assert`, so it works under vitest and node:test alike.
+ *
+ * @example
+ * ```ts
+ * import { describe, it } from 'vitest'
+ * import { defineStoreConformance } from 'cloakroom/testing'
+ * import { MemoryStore } from 'cloakroom'
+ *
+ * defineStoreConformance({ name: 'MemoryStore', test: { describe, it }, makeStore: () => new MemoryStore() })
+ * ```
+ */
+export function defineStoreConformance(options: StoreConformanceOptions): void {
+  const { test, dumpBackend } = options
+  const { describe, it } = test
+
+  const canInvalidate = (store: SessionStore): boolean => options.canInvalidate ?? store.canInvalidate
+
+  /**
+   * A case whose expectation depends on whether the store keeps server-side state. The title is
+   * exact when the capability is declared; otherwise it names both and the store decides at run time.
+   */
+  function capabilityCase(
+    titles: { server: string; stateless: string },
+    body: (store: SessionStore, serverSide: boolean) => Promise<void>,
+  ): void {
+    const title =
+      options.canInvalidate === true
+        ? `[canInvalidate] ${titles.server}`
+        : options.canInvalidate === false
+          ? `[!canInvalidate] ${titles.stateless}`
+          : `${titles.server} (if the store cannot invalidate: ${titles.stateless})`
+    it(title, async () => {
+      const store = await options.makeStore()
+      await body(store, canInvalidate(store))
+    })
+  }
+
+  describe(`store conformance: ${options.name}`, () => {
+    describe('load and delete', () => {
+      it('loads null for an unknown id', async () => {
+        const store = await options.makeStore()
+        assert.equal(await store.load(unknownId()), null)
+      })
+
+      it('resolves delete of an unknown id, and of the same id twice', async () => {
+        const store = await options.makeStore()
+        const id = unknownId()
+        await store.delete(id)
+        await store.delete(id)
+        assert.equal(await store.load(id), null)
+      })
+
+      capabilityCase(
+        { server: 'after delete the id loads null', stateless: 'a replayed id still loads after delete (the documented limit)' },
+        async (store, serverSide) => {
+          const id = await store.create(record({ user: 'ferris' }), MINUTE)
+          await store.delete(id)
+          const loaded = await store.load(id)
+          if (serverSide) assert.equal(loaded, null)
+          else assert.deepEqual(loaded?.data, { user: 'ferris' })
+        },
+      )
+    })
+
+    describe('create', () => {
+      it('round-trips data exactly: nested values, unicode, numbers, booleans, null, empty containers and odd keys', async () => {
+        const store = await options.makeStore()
+        const data = richData()
+        const id = await store.create(record(data), MINUTE)
+        const loaded = await store.load(id)
+        assert.ok(loaded, 'the created record did not load')
+        assert.deepStrictEqual(loaded.data, richData())
+      })
+
+      it('round-trips createdAt and absoluteExpiresAt, including a null absoluteExpiresAt', async () => {
+        const store = await options.makeStore()
+        const createdAt = Date.now() - 1234
+        const absoluteExpiresAt = Date.now() + 3_600_000
+        const capped = await store.create({ data: { a: 1 }, createdAt, absoluteExpiresAt }, MINUTE)
+        const uncapped = await store.create({ data: { a: 2 }, createdAt, absoluteExpiresAt: null }, MINUTE)
+        const loadedCapped = await store.load(capped)
+        const loadedUncapped = await store.load(uncapped)
+        assert.equal(loadedCapped?.createdAt, createdAt)
+        assert.equal(loadedCapped?.absoluteExpiresAt, absoluteExpiresAt)
+        assert.equal(loadedUncapped?.createdAt, createdAt)
+        assert.equal(loadedUncapped?.absoluteExpiresAt, null)
+      })
+
+      it('keeps a __proto__ key as an own key without polluting Object.prototype', async () => {
+        const store = await options.makeStore()
+        const data = JSON.parse('{"__proto__":{"polluted":true},"a":1}') as Record<string, Json>
+        const id = await store.create(record(data), MINUTE)
+        const loaded = await store.load(id)
+        assertNotPolluted()
+        assert.ok(loaded, 'the created record did not load')
+        assert.equal(Object.getPrototypeOf(loaded.data), Object.prototype)
+        assert.deepEqual(Object.getOwnPropertyDescriptor(loaded.data, '__proto__')?.value, { polluted: true })
+        assert.equal(loaded.data['a'], 1)
+      })
+
+      capabilityCase(
+        { server: 'two creates of the same record give distinct ids', stateless: 'two creates of different records give distinct ids' },
+        async (store, serverSide) => {
+          const first = await store.create(record(serverSide ? { same: true } : { n: 1 }), MINUTE)
+          const second = await store.create(record(serverSide ? { same: true } : { n: 2 }), MINUTE)
+          assert.notEqual(first, second)
+        },
+      )
+
+      it('gives 1,000 parallel creates 1,000 distinct ids, each loading its own data', async () => {
+        const store = await options.makeStore()
+        const ids = await Promise.all(Array.from({ length: 1000 }, (_, i) => store.create(record({ i }), MINUTE)))
+        assert.equal(new Set(ids).size, 1000)
+        const loaded = await Promise.all(ids.map((id) => store.load(id)))
+        loaded.forEach((entry, i) => assert.deepEqual(entry?.data, { i }, `record ${i} did not load its own data`))
+      })
+    })
+
+    describe('expiry', () => {
+      it('loads null once the ttl has passed', async () => {
+        const store = await options.makeStore()
+        const id = await store.create(record({ a: 1 }), SHORT_TTL)
+        await sleep(PAST_SHORT_TTL)
+        assert.equal(await store.load(id), null)
+      })
+
+      it('returns GONE for apply and touch on an expired record, and does not revive it', async () => {
+        const store = await options.makeStore()
+        const id = await store.create(record({ a: 1 }), SHORT_TTL)
+        await sleep(PAST_SHORT_TTL)
+        assert.equal(await store.apply(id, changes({ set: { b: 2 } }), MINUTE), GONE)
+        assert.equal(await store.touch(id, MINUTE), GONE)
+        assert.equal(await store.load(id), null)
+      })
+
+      it('apply moves the expiry forward', async () => {
+        const store = await options.makeStore()
+        const created = await store.create(record({ a: 1 }), 600)
+        await sleep(300)
+        const applied = await store.apply(created, changes({ set: { b: 2 } }), 600)
+        assert.notEqual(applied, GONE)
+        await sleep(400) // the original expiry has passed; the moved one has not
+        assert.deepEqual((await store.load(applied as string))?.data, { a: 1, b: 2 })
+      })
+
+      it('touch moves the expiry forward and leaves the data alone', async () => {
+        const store = await options.makeStore()
+        const data = richData()
+        const created = await store.create(record(data), 600)
+        await sleep(300)
+        const touched = await store.touch(created, 600)
+        assert.notEqual(touched, GONE)
+        await sleep(400)
+        assert.deepStrictEqual((await store.load(touched as string))?.data, richData())
+      })
+
+      it('ends the session at absoluteExpiresAt even with a long ttl', async () => {
+        const store = await options.makeStore()
+        const id = await store.create(record({ a: 1 }, Date.now() + 400), MINUTE)
+        assert.notEqual(await store.load(id), null)
+        await sleep(600)
+        assert.equal(await store.load(id), null)
+      })
+
+      it('apply never extends the expiry past absoluteExpiresAt', async () => {
+        const store = await options.makeStore()
+        const id = await store.create(record({ a: 1 }, Date.now() + 500), MINUTE)
+        await sleep(150)
+        const applied = await store.apply(id, changes({ set: { b: 2 } }), MINUTE)
+        assert.notEqual(applied, GONE)
+        await sleep(550)
+        assert.equal(await store.load(applied as string), null)
+      })
+
+      it('touch never extends the expiry past absoluteExpiresAt', async () => {
+        const store = await options.makeStore()
+        const id = await store.create(record({ a: 1 }, Date.now() + 500), MINUTE)
+        await sleep(150)
+        const touched = await store.touch(id, MINUTE)
+        assert.notEqual(touched, GONE)
+        await sleep(550)
+        assert.equal(await store.load(touched as string), null)
+      })
+    })
+
+    describe('apply: change-set semantics', () => {
+      async function applyTo(initial: Record<string, Json>, change: Partial<ChangeSet>): Promise<Record<string, Json> | undefined> {
+        const store = await options.makeStore()
+        const id = await store.create(record(initial), MINUTE)
+        const applied = await store.apply(id, changes(change), MINUTE)
+        assert.notEqual(applied, GONE, 'apply on a live record returned GONE')
+        return (await store.load(applied as string))?.data
+      }
+
+      it('sets new keys and keeps untouched ones', async () => {
+        assert.deepEqual(await applyTo({ a: 1 }, { set: { b: 2 } }), { a: 1, b: 2 })
+      })
+
+      it('clears first, then removes, then sets', async () => {
+        const data = await applyTo({ a: 1, b: 2 }, { clear: true, remove: ['k'], set: { k: 'kept', c: 3 } })
+        assert.deepEqual(data, { k: 'kept', c: 3 })
+      })
+
+      it('removes before it sets, so a key both removed and set ends up set', async () => {
+        assert.deepEqual(await applyTo({ k: 'old', other: 1 }, { remove: ['k', 'other'], set: { k: 'new' } }), { k: 'new' })
+      })
+
+      it('replaces nested values instead of merging them', async () => {
+        assert.deepEqual(await applyTo({ a: { x: 1, y: 2 } }, { set: { a: { x: 3 } } }), { a: { x: 3 } })
+      })
+
+      it('stores null as a value, not as a removal', async () => {
+        const data = await applyTo({ a: 1 }, { set: { a: null } })
+        assert.deepEqual(data, { a: null })
+      })
+
+      it('accepts the removal of an absent key', async () => {
+        assert.deepEqual(await applyTo({ a: 1 }, { remove: ['absent'] }), { a: 1 })
+      })
+
+      it('sets and removes odd keys as plain keys', async () => {
+        const odd = ['a.b', 'q"k', '$', '', '[0]', '🔑']
+        const data = await applyTo({ 'a.b': 0, keep: 1 }, { remove: ['$'], set: Object.fromEntries(odd.map((k) => [k, k])) })
+        assert.deepEqual(data, { keep: 1, ...Object.fromEntries(odd.map((k) => [k, k])) })
+      })
+
+      it('keeps a record left with no keys after clear, with empty data', async () => {
+        const store = await options.makeStore()
+        const id = await store.create(record({ a: 1 }), MINUTE)
+        const applied = await store.apply(id, changes({ clear: true }), MINUTE)
+        assert.notEqual(applied, GONE)
+        const loaded = await store.load(applied as string)
+        assert.ok(loaded, 'a cleared record must stay loadable')
+        assert.deepEqual(loaded.data, {})
+      })
+
+      it('last writer wins on the same key (sequential applies)', async () => {
+        const store = await options.makeStore()
+        const id = await store.create(record({ k: 0 }), MINUTE)
+        const first = await store.apply(id, changes({ set: { k: 1 } }), MINUTE)
+        assert.notEqual(first, GONE)
+        const second = await store.apply(first as string, changes({ set: { k: 2 } }), MINUTE)
+        assert.notEqual(second, GONE)
+        assert.deepEqual((await store.load(second as string))?.data, { k: 2 })
+      })
+
+      capabilityCase(
+        {
+          server: 'concurrent applies of different keys on one record both land (20 pairs in parallel)',
+          stateless: 'concurrent applies on one value each return the original data plus their own change (20 pairs)',
+        },
+        async (store, serverSide) => {
+          const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => store.create(record({ i }), MINUTE)))
+          const results = await Promise.all(
+            ids.map((id) =>
+              Promise.all([store.apply(id, changes({ set: { left: 'L' } }), MINUTE), store.apply(id, changes({ set: { right: 'R' } }), MINUTE)]),
+            ),
+          )
+          for (const [i, [left, right]] of results.entries()) {
+            assert.notEqual(left, GONE)
+            assert.notEqual(right, GONE)
+            if (serverSide) {
+              assert.deepEqual((await store.load(left as string))?.data, { i, left: 'L', right: 'R' }, `pair ${i} lost a write`)
+            } else {
+              assert.deepEqual((await store.load(left as string))?.data, { i, left: 'L' })
+              assert.deepEqual((await store.load(right as string))?.data, { i, right: 'R' })
+            }
+          }
+        },
+      )
+    })
+
+    describe('GONE: no write ever creates a record', () => {
+      const operations = {
+        apply: (store: SessionStore, id: string) => store.apply(id, changes({ set: { resurrected: true } }), MINUTE),
+        touch: (store: SessionStore, id: string) => store.touch(id, MINUTE),
+        renew: (store: SessionStore, id: string) => store.renew(id, changes({ set: { resurrected: true } }), MINUTE),
+      }
+
+      for (const [name, operation] of Object.entries(operations)) {
+        it(`${name} on an unknown id returns GONE and creates nothing`, async () => {
+          const store = await options.makeStore()
+          const before = dumpBackend ? await dumpBackend(store) : ''
+          const id = unknownId()
+          assert.equal(await operation(store, id), GONE)
+          assert.equal(await store.load(id), null)
+          if (dumpBackend) assert.equal(await dumpBackend(store), before, `${name} wrote to the backend`)
+        })
+
+        capabilityCase(
+          {
+            server: `${name} after delete returns GONE and does not resurrect the record`,
+            stateless: `${name} after delete still succeeds (delete cannot reach the value)`,
+          },
+          async (store, serverSide) => {
+            const id = await store.create(record({ a: 1 }), MINUTE)
+            await store.delete(id)
+            const result = await operation(store, id)
+            if (serverSide) {
+              assert.equal(result, GONE)
+              assert.equal(await store.load(id), null)
+            } else {
+              assert.notEqual(result, GONE)
+            }
+          },
+        )
+      }
+    })
+
+    describe('renew', () => {
+      it('moves the record to a different id with the changes applied, keeping createdAt and absoluteExpiresAt', async () => {
+        const store = await options.makeStore()
+        const createdAt = Date.now() - 5000
+        const absoluteExpiresAt = Date.now() + 3_600_000
+        const id = await store.create({ data: { a: 1, b: 2 }, createdAt, absoluteExpiresAt }, MINUTE)
+        const renewed = await store.renew(id, changes({ remove: ['a'], set: { b: 3, user: 'ferris' } }), MINUTE)
+        assert.notEqual(renewed, GONE)
+        assert.notEqual(renewed, id)
+        assert.deepEqual(await store.load(renewed as string), { data: { b: 3, user: 'ferris' }, createdAt, absoluteExpiresAt })
+      })
+
+      capabilityCase(
+        {
+          server: 'after renew the old id loads null at once, and apply/touch on it return GONE',
+          stateless: 'after renew the old value still loads its old data (the documented limit)',
+        },
+        async (store, serverSide) => {
+          const id = await store.create(record({ a: 1 }), MINUTE)
+          const renewed = await store.renew(id, changes({ set: { a: 2 } }), MINUTE)
+          assert.notEqual(renewed, GONE)
+          if (serverSide) {
+            assert.equal(await store.load(id), null)
+            assert.equal(await store.apply(id, changes({ set: { b: 1 } }), MINUTE), GONE)
+            assert.equal(await store.touch(id, MINUTE), GONE)
+            assert.deepEqual((await store.load(renewed as string))?.data, { a: 2 })
+          } else {
+            assert.deepEqual((await store.load(id))?.data, { a: 1 })
+          }
+        },
+      )
+
+      capabilityCase(
+        {
+          server: 'delete of the old id just after a renew ends the new session too (forwarding marker)',
+          stateless: 'delete of the old value after a renew leaves the new value loading',
+        },
+        async (store, serverSide) => {
+          const id = await store.create(record({ a: 1 }), MINUTE)
+          const renewed = await store.renew(id, NO_CHANGES, MINUTE)
+          assert.notEqual(renewed, GONE)
+          await store.delete(id)
+          const loaded = await store.load(renewed as string)
+          if (serverSide) assert.equal(loaded, null)
+          else assert.deepEqual(loaded?.data, { a: 1 })
+        },
+      )
+
+      it('renew on an expired record returns GONE', async () => {
+        const store = await options.makeStore()
+        const id = await store.create(record({ a: 1 }), SHORT_TTL)
+        await sleep(PAST_SHORT_TTL)
+        assert.equal(await store.renew(id, NO_CHANGES, MINUTE), GONE)
+      })
+    })
+
+    if (dumpBackend) {
+      describe('at rest', () => {
+        it('holds no raw session id, nor any encoding of one, after create, apply and renew', async () => {
+          const store = await options.makeStore()
+          const created = await store.create(record({ user: 'ferris' }), MINUTE)
+          const applied = await store.apply(created, changes({ set: { n: 1 } }), MINUTE)
+          assert.notEqual(applied, GONE)
+          const renewed = await store.renew(applied as string, changes({ set: { n: 2 } }), MINUTE)
+          assert.notEqual(renewed, GONE)
+          const dump = await dumpBackend(store)
+          assert.ok(dump.includes('ferris'), 'dumpBackend must return what the backend holds (the data was not in it)')
+          for (const id of new Set([created, applied as string, renewed as string])) assertNoIdIn(dump, id)
+        })
+      })
+    }
+  })
+}
