@@ -7,24 +7,73 @@
  * signed:  `s1.<kid>.<b64url(plaintext)>.<b64url(mac32)>`
  */
 
-/** Version tag of an encrypted (AES-256-GCM) value. */
+/**
+ * Version tag of an encrypted (AES-256-GCM) value. The tag maps to exactly one suite: a value never
+ * picks its own algorithm, so there is nothing to downgrade.
+ *
+ * @example
+ * ```ts
+ * value.startsWith(`${PRIVATE_VERSION}.`) // an encrypted cookie value
+ * ```
+ */
 export const PRIVATE_VERSION = 'e1'
-/** Version tag of a signed (HMAC-SHA256) value. */
+
+/**
+ * Version tag of a signed (HMAC-SHA256) value.
+ *
+ * @example
+ * ```ts
+ * value.startsWith(`${SIGNED_VERSION}.`) // a signed cookie value
+ * ```
+ */
 export const SIGNED_VERSION = 's1'
 
-/** Values longer than this are refused before any decoding or cryptography: browsers cap a cookie near 4 KiB. */
+/**
+ * Values longer than this are refused before any decoding or cryptography: browsers keep about
+ * 4 KiB per cookie, so anything longer is not ours, and refusing it early bounds the work an
+ * attacker can ask for.
+ *
+ * @example
+ * ```ts
+ * if (value.length > MAX_SEALED_LENGTH) return null
+ * ```
+ */
 export const MAX_SEALED_LENGTH = 8192
-/** A key id is 6 bytes, so 8 base64url characters. */
+
+/**
+ * Sizes in bytes of the key id, the GCM nonce and tag, the HMAC and each HKDF subkey; a key id is
+ * written as {@link KID_LENGTH} base64url characters.
+ *
+ * @example
+ * ```ts
+ * box.subarray(0, NONCE_BYTES) // the nonce of an e1 box
+ * ```
+ */
 export const KID_BYTES = 6
+/** @see {@link KID_BYTES} @example `parts[1].length === KID_LENGTH` */
 export const KID_LENGTH = 8
+/** @see {@link KID_BYTES} @example `box.subarray(0, NONCE_BYTES)` */
 export const NONCE_BYTES = 12
+/** @see {@link KID_BYTES} @example `box.subarray(box.length - TAG_BYTES)` */
 export const TAG_BYTES = 16
+/** @see {@link KID_BYTES} @example `mac.length === MAC_BYTES` */
 export const MAC_BYTES = 32
+/** @see {@link KID_BYTES} @example `hkdfSync('sha256', secret, salt, INFO_AES_GCM, SUBKEY_BYTES)` */
 export const SUBKEY_BYTES = 32
 
-/** HKDF `info` strings: one derivation per purpose, so no subkey ever serves two algorithms. */
+/**
+ * HKDF-SHA256 `info` strings (salt empty): one derivation per purpose, so no subkey ever serves two
+ * algorithms, and the key id reveals nothing about either subkey.
+ *
+ * @example
+ * ```ts
+ * const kid = encodeBase64url(hkdf(secret, INFO_KEY_ID, KID_BYTES))
+ * ```
+ */
 export const INFO_KEY_ID = 'cloakroom v1 key id'
+/** @see {@link INFO_KEY_ID} @example `hkdf(secret, INFO_AES_GCM, SUBKEY_BYTES)` */
 export const INFO_AES_GCM = 'cloakroom v1 aes-256-gcm'
+/** @see {@link INFO_KEY_ID} @example `hkdf(secret, INFO_HMAC, SUBKEY_BYTES)` */
 export const INFO_HMAC = 'cloakroom v1 hmac-sha256'
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
@@ -162,14 +211,28 @@ export function boundContext(version: string, kid: string, cookieName: string): 
   return lengthPrefixed([utf8Bytes(version), utf8Bytes(kid), utf8Bytes(cookieName)])
 }
 
-/** The parts of an `e1` value, decoded and checked for shape (not yet for authenticity). */
+/**
+ * The parts of an `e1` value, decoded and checked for shape (not yet for authenticity).
+ *
+ * @example
+ * ```ts
+ * const { kid, box }: PrivateParts = parsePrivate(value)!
+ * ```
+ */
 export interface PrivateParts {
   kid: string
   /** nonce (12) ‖ ciphertext ‖ tag (16), at least 28 bytes. */
   box: Uint8Array
 }
 
-/** The parts of an `s1` value, decoded and checked for shape (not yet for authenticity). */
+/**
+ * The parts of an `s1` value, decoded and checked for shape (not yet for authenticity).
+ *
+ * @example
+ * ```ts
+ * const { kid, payload, mac }: SignedParts = parseSigned(value)!
+ * ```
+ */
 export interface SignedParts {
   kid: string
   payload: Uint8Array
