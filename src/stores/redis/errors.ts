@@ -30,7 +30,9 @@ const UNAVAILABLE_MESSAGES = [
 function describe(error: unknown): { name: string; code: string; message: string } {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code
-    return { name: error.name || error.constructor.name, code: typeof code === 'string' ? code : '', message: error.message }
+    // node-redis' error classes leave `name` as 'Error'; their constructor names are what tell them apart.
+    const name = error.name && error.name !== 'Error' ? error.name : error.constructor.name
+    return { name, code: typeof code === 'string' ? code : '', message: error.message }
   }
   return { name: '', code: '', message: String(error) }
 }
