@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { Mock } from 'vitest'
 import { ConfigError, StoreError } from '../../src/core/errors.js'
 import { GONE } from '../../src/core/store.js'
 import type { SessionRecord } from '../../src/core/store.js'
@@ -9,7 +10,7 @@ defineStoreConformance({ name: 'MemoryStore', test: { describe, it }, makeStore:
 
 const MINUTE = 60_000
 const record = (data: SessionRecord['data']): SessionRecord => ({ data, createdAt: Date.now(), absoluteExpiresAt: null })
-const quiet = (): { warn: ReturnType<typeof vi.fn> } => ({ warn: vi.fn() })
+const quiet = (): { warn: Mock<(message: string) => void> } => ({ warn: vi.fn<(message: string) => void>() })
 
 afterEach(() => {
   vi.useRealTimers()
