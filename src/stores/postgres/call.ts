@@ -1,5 +1,5 @@
 import { StoreError } from '../../core/errors.js'
-import { toStoreError } from './errors.js'
+import { isConnectionLost, toStoreError } from './errors.js'
 import type { PgPool, PgPoolClient, PgQuery, PgResult } from './types.js'
 
 /**
@@ -69,7 +69,11 @@ export async function withConnection<T>(
       const settle = (): void => {
         unsettled--
       }
-      pending.then(settle, settle)
+      pending.then(settle, (error: unknown) => {
+        settle()
+        // pg may hand back a connection whose server ended it before the socket's close is seen.
+        if (isConnectionLost(error) && error instanceof Error) socketError ??= error
+      })
       return Promise.race([pending, deadline])
     }
     return await fn(query)

@@ -29,6 +29,18 @@ function classify(error: unknown): StoreErrorKind {
   return 'backend'
 }
 
+/**
+ * Whether an error means the connection itself is gone (so it must not go back to the pool).
+ *
+ * @example
+ * ```ts
+ * client.release(isConnectionLost(error) ? error : undefined)
+ * ```
+ */
+export function isConnectionLost(error: unknown): boolean {
+  return classify(error) === 'unavailable'
+}
+
 const WHAT: Record<StoreErrorKind, string> = {
   unavailable: 'could not reach PostgreSQL or lost the connection',
   timeout: 'PostgreSQL did not answer in time',

@@ -1,0 +1,150 @@
+import { createServer } from 'node:net'
+import pg from 'pg'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { StoreError } from '../../src/core/errors.js'
+import type { SessionRecord } from '../../src/core/store.js'
+import { storageKey } from '../../src/stores/shared/ids.js'
+import { PostgresStore } from '../../src/stores/postgres/index.js'
+import { findTestPostgres, openTestSchema, waitForLockWaiters } from '../support/postgres.js'
+import type { TestSchema } from '../support/postgres.js'
+
+const env = await findTestPostgres()
+const MINUTE = 60_000
+const record = (data: SessionRecord['data'] = {}): SessionRecord => ({ data, createdAt: Date.now(), absoluteExpiresAt: null })
+
+// Every failure here must surface as a rejected call, never as a stray rejection or exception.
+const strays: unknown[] = []
+const onStray = (error: unknown): void => {
+  strays.push(error)
+}
+beforeEach(() => {
+  strays.length = 0
+  process.on('unhandledRejection', onStray)
+  process.on('uncaughtException', onStray)
+})
+afterEach(() => {
+  process.off('unhandledRejection', onStray)
+  process.off('uncaughtException', onStray)
+})
+
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+describe('PostgresStore without a server', () => {
+  it('rejects with StoreError("unavailable") quickly when nothing listens on the port', async () => {
+    const pool = new pg.Pool({ host: '127.0.0.1', port: await closedPort(), user: 'nobody', database: 'none' })
+    pool.on('error', () => {})
+    const store = new PostgresStore({ pool, timeoutMs: 2000 })
+    const started = performance.now()
+    const error = await store.load('x'.repeat(43)).catch((e: unknown) => e)
+    const elapsed = performance.now() - started
+    await pool.end()
+    expect(error).toBeInstanceOf(StoreError)
+    expect((error as StoreError).kind).toBe('unavailable')
+    expect(elapsed).toBeLessThan(500)
+    expect(strays).toEqual([])
+  })
+})
+
+describe.skipIf(!env)('PostgresStore when PostgreSQL misbehaves', () => {
+  let run: TestSchema
+  beforeAll(async () => {
+    run = await openTestSchema(env!)
+  })
+  afterAll(async () => {
+    await run?.drop()
+  })
+
+  async function makeStore(pool: pg.Pool, timeoutMs: number): Promise<{ store: PostgresStore; table: string }> {
+    const table = run.freshTable()
+    const store = new PostgresStore({ pool, schema: run.schema, table, timeoutMs })
+    await store.migrate()
+    return { store, table }
+  }
+
+  async function lockRow(table: string, id: string): Promise<pg.PoolClient> {
+    const locker = await run.pool.connect()
+    await locker.query('BEGIN')
+    await locker.query(`SELECT 1 FROM "${run.schema}"."${table}" WHERE key = $1 FOR UPDATE`, [storageKey(id)])
+    return locker
+  }
+
+  it('rejects with StoreError when its connection is terminated mid-query, and the same pool works next', async () => {
+    const pool = run.newPool({ max: 2 })
+    const { store, table } = await makeStore(pool, 10_000)
+    const id = await store.create(record({ a: 1 }), MINUTE)
+    const locker = await lockRow(table, id)
+    try {
+      const applying = store.apply(id, { clear: false, set: { b: 2 }, remove: [] }, MINUTE).catch((e: unknown) => e)
+      const [pid] = await waitForLockWaiters(run.pool, table)
+      await run.pool.query('SELECT pg_terminate_backend($1)', [pid])
+      const error = await applying
+      expect(error).toBeInstanceOf(StoreError)
+      expect((error as StoreError).kind).toBe('unavailable')
+    } finally {
+      await locker.query('ROLLBACK')
+      locker.release()
+    }
+    expect((await store.load(id))?.data).toEqual({ a: 1 })
+    expect(await store.apply(id, { clear: false, set: { c: 3 }, remove: [] }, MINUTE)).toBe(id)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(strays).toEqual([])
+  })
+
+  it('rejects an apply blocked by a row lock with StoreError("timeout") within the bound, and cancels it on the server', async () => {
+    const { store, table } = await makeStore(run.newPool(), 300)
+    const id = await store.create(record({ a: 1 }), MINUTE)
+    const locker = await lockRow(table, id)
+    let elapsed: number
+    let error: unknown
+    try {
+      const started = performance.now()
+      error = await store.apply(id, { clear: false, set: { late: true }, remove: [] }, MINUTE).catch((e: unknown) => e)
+      elapsed = performance.now() - started
+      // The abandoned UPDATE must stop waiting on the server, or it would land once the lock goes.
+      const until = Date.now() + 2000
+      while ((await run.pool.query(
+        `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND position($1 in query) > 0`, [table],
+      )).rowCount! > 0) {
+        if (Date.now() > until) throw new Error('the timed-out statement is still waiting on the server')
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+    } finally {
+      await locker.query('COMMIT')
+      locker.release()
+    }
+    expect(error).toBeInstanceOf(StoreError)
+    expect((error as StoreError).kind).toBe('timeout')
+    expect(elapsed).toBeGreaterThanOrEqual(290)
+    expect(elapsed).toBeLessThan(600)
+    expect((await store.load(id))?.data).toEqual({ a: 1 })
+    expect(await store.apply(id, { clear: false, set: { b: 2 }, remove: [] }, MINUTE)).toBe(id)
+    expect((await store.load(id))?.data).toEqual({ a: 1, b: 2 })
+    expect(strays).toEqual([])
+  })
+
+  it('rejects with StoreError("timeout") when no pooled connection frees up within the bound', async () => {
+    const pool = run.newPool({ max: 1 })
+    const { store } = await makeStore(pool, 200)
+    const held = await pool.connect()
+    const started = performance.now()
+    let error: unknown
+    try {
+      error = await store.load('x'.repeat(43)).catch((e: unknown) => e)
+    } finally {
+      held.release()
+    }
+    expect(error).toBeInstanceOf(StoreError)
+    expect((error as StoreError).kind).toBe('timeout')
+    expect(performance.now() - started).toBeLessThan(500)
+    // The connection the timed-out call was still waiting for goes back to the pool.
+    expect(await store.load('x'.repeat(43))).toBeNull()
+    expect(pool.idleCount + pool.waitingCount).toBeLessThanOrEqual(1)
+    expect(strays).toEqual([])
+  })
+})
