@@ -1,0 +1,158 @@
+import { applyChanges } from '../../core/change-set.js'
+import { StoreError } from '../../core/errors.js'
+import type { Json } from '../../core/json.js'
+import { GONE } from '../../core/store.js'
+import type { ChangeSet, Gone, SessionRecord, SessionStore } from '../../core/store.js'
+
+/** The record as it travels: `{"v":1,"d":data,"c":createdAt,"a":absoluteExpiresAt,"e":expiresAt}`. */
+interface Envelope {
+  v: 1
+  d: Record<string, Json>
+  c: number
+  a: number | null
+  e: number
+}
+
+const VERSION = 1
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+// The value comes from a cookie: whatever it holds, the answer is an envelope or undefined, never a throw.
+function decode(id: string): Envelope | undefined {
+  let parsed: unknown
+  try {
+    // JSON.parse defines '__proto__' as an own key, so a hostile payload cannot reach a prototype.
+    parsed = JSON.parse(id)
+  } catch {
+    return undefined
+  }
+  if (!isObject(parsed) || parsed['v'] !== VERSION) return undefined
+  const { d, c, a, e } = parsed
+  if (!isObject(d) || !Number.isFinite(c) || !Number.isFinite(e)) return undefined
+  if (a !== null && !Number.isFinite(a)) return undefined
+  return { v: VERSION, d: d as Record<string, Json>, c: c as number, a: a as number | null, e: e as number }
+}
+
+function encode(data: Record<string, Json>, createdAt: number, absoluteExpiresAt: number | null, ttlMs: number): string {
+  const idle = Date.now() + ttlMs
+  const envelope: Envelope = {
+    v: VERSION,
+    d: data,
+    c: createdAt,
+    a: absoluteExpiresAt,
+    e: absoluteExpiresAt === null ? idle : Math.min(idle, absoluteExpiresAt),
+  }
+  try {
+    return JSON.stringify(envelope)
+  } catch (error) {
+    // Only a value JSON cannot write (a cycle, BigInt, or nesting deeper than the stack) gets here.
+    throw new StoreError('encode', 'session data could not be serialized as JSON', { cause: error })
+  }
+}
+
+function live(id: string): Envelope | undefined {
+  const envelope = decode(id)
+  return envelope !== undefined && envelope.e > Date.now() ? envelope : undefined
+}
+
+/**
+ * The stateless store: the whole record travels in the cookie. The "id" it returns is the record
+ * serialized as JSON, with its expiry embedded (`e = min(now + ttl, absoluteExpiresAt)`); the
+ * session manager seals or signs whatever id a store returns, so this store holds no keys and does
+ * no crypto. The embedded expiry means a copied cookie dies on time, read against `Date.now()`.
+ *
+ * It cannot invalidate (`canInvalidate` is false): `delete` does nothing, and a copy of an old
+ * cookie replayed after logout or renew still loads until its embedded expiry. Keep the TTL and
+ * `absoluteTimeout` short, or use a server store when logout must be final. Size is limited by
+ * the manager (the whole `Set-Cookie` line to 4096 bytes), not here.
+ *
+ * @example
+ * ```ts
+ * import { createSessionManager, CookieStore } from 'cloakroom'
+ * const manager = createSessionManager({ store: new CookieStore(), keys: [process.env.SESSION_KEY!] })
+ * ```
+ */
+export class CookieStore implements SessionStore {
+  /** `false`: the record lives in the client's cookie, out of the server's reach. */
+  readonly canInvalidate = false
+
+  /**
+   * Parses the value; `null` when it is malformed, of another version, or past its embedded expiry.
+   *
+   * @example
+   * ```ts
+   * const record = await store.load(unsealedCookieValue)
+   * ```
+   */
+  async load(id: string): Promise<SessionRecord | null> {
+    const envelope = live(id)
+    return envelope === undefined ? null : { data: envelope.d, createdAt: envelope.c, absoluteExpiresAt: envelope.a }
+  }
+
+  /**
+   * Serializes the record with its expiry; the result is the cookie's (unsealed) value.
+   *
+   * @example
+   * ```ts
+   * const value = await store.create({ data: { counter: 1 }, createdAt: Date.now(), absoluteExpiresAt: null }, 86_400_000)
+   * ```
+   */
+  async create(record: SessionRecord, ttlMs: number): Promise<string> {
+    return encode(record.data, record.createdAt, record.absoluteExpiresAt, ttlMs)
+  }
+
+  /**
+   * Applies the change set and returns the new value with a moved expiry; `GONE` when the value is
+   * malformed or expired.
+   *
+   * @example
+   * ```ts
+   * const value = await store.apply(previous, { clear: false, set: { counter: 2 }, remove: [] }, 86_400_000)
+   * ```
+   */
+  async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
+    const envelope = live(id)
+    if (envelope === undefined) return GONE
+    return encode(applyChanges(envelope.d, changes), envelope.c, envelope.a, ttlMs)
+  }
+
+  /**
+   * The same as `apply`: `createdAt` and `absoluteExpiresAt` are kept, and the manager's fresh seal
+   * makes the new cookie differ from the old one. The old value is not revoked.
+   *
+   * @example
+   * ```ts
+   * const value = await store.renew(previous, { clear: false, set: { user: 'ferris' }, remove: [] }, 86_400_000)
+   * ```
+   */
+  async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
+    return this.apply(id, changes, ttlMs)
+  }
+
+  /**
+   * Returns the value with a moved expiry; `GONE` when malformed or expired.
+   *
+   * @example
+   * ```ts
+   * const value = await store.touch(previous, 86_400_000)
+   * ```
+   */
+  async touch(id: string, ttlMs: number): Promise<string | Gone> {
+    const envelope = live(id)
+    if (envelope === undefined) return GONE
+    return encode(envelope.d, envelope.c, envelope.a, ttlMs)
+  }
+
+  /**
+   * Does nothing: the server holds nothing to delete. The manager's removal cookie is what ends
+   * the session in the browser.
+   *
+   * @example
+   * ```ts
+   * await store.delete(value) // resolves; a copy of `value` still loads until it expires
+   * ```
+   */
+  async delete(_id: string): Promise<void> {}
+}

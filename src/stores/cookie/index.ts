@@ -1,0 +1,1 @@
+export { CookieStore } from './cookie-store.js'
