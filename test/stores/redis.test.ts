@@ -3,6 +3,7 @@ import { GONE } from '../../src/core/store.js'
 import type { ChangeSet, SessionRecord } from '../../src/core/store.js'
 import { storageKey } from '../../src/stores/shared/ids.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
+import { defineStoreConformance } from '../../src/testing/index.js'
 import type { RedisClientKind, OpenClient } from '../support/redis-clients.js'
 import { deletePrefix, dumpPrefix, onEachNode, openClient, uniquePrefix } from '../support/redis-clients.js'
 import { startRedisCluster } from '../support/redis-cluster.js'
@@ -61,6 +62,13 @@ function defineRedisStoreTests(kind: RedisClientKind, ports: () => number[]): vo
     if (!setup.open) return
     for (const prefix of setup.prefixes) await deletePrefix(ports(), prefix)
     await setup.open.close()
+  })
+
+  defineStoreConformance({
+    name: `RedisStore (${kind})`,
+    test: { describe, it, beforeAll, afterAll },
+    makeStore: () => setup.store(),
+    dumpBackend: (store) => setup.dump(store as RedisStore),
   })
 
   describe('ids and layout', () => {
