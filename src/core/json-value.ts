@@ -3,6 +3,7 @@ import type { Json } from './json.js'
 
 // A lone surrogate (a high one not followed by a low one, or a low one not preceded by a high one)
 // or NUL: PostgreSQL's jsonb refuses both, so no backend may be handed them.
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this pattern looks for
 const UNSAFE_STRING = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 /** True when `text` would mean the same on every backend: no NUL, no lone surrogate. */

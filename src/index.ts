@@ -1,0 +1,30 @@
+/**
+ * cloakroom: sessions for TypeScript web servers. The cookie is the claim ticket; the store keeps the coat.
+ *
+ * @module
+ */
+export { createSessionManager } from './create.js'
+export { sessionFailure, type SessionManager } from './core/manager.js'
+export type { Session } from './core/session.js'
+export { SessionStatus } from './core/status.js'
+export type { SessionOptions, CookieOptions, BrowserLifecycle, PersistentLifecycle, ExtendOn } from './core/options.js'
+export type { SessionEngine, HeaderView, ResponseView } from './core/engine.js'
+export { commitToResponse } from './core/response-headers.js'
+export type { Register, RegisteredData } from './core/register.js'
+export type { Json, SessionData } from './core/json.js'
+export type { Logger } from './core/logger.js'
+export type { StandardSchemaV1 } from './core/standard-schema.js'
+export { GONE, type Gone, type SessionStore, type SessionRecord, type ChangeSet } from './core/store.js'
+export { applyChanges } from './core/change-set.js'
+export {
+  CloakroomError,
+  ConfigError,
+  CookieTooLargeError,
+  SessionSchemaError,
+  SessionValueError,
+  StoreError,
+  type StoreErrorKind,
+} from './core/errors.js'
+export { generateKey } from './crypto/keys.js'
+export { CookieStore } from './stores/cookie/index.js'
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory/index.js'
