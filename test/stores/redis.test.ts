@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { GONE } from '../../src/core/store.js'
 import type { ChangeSet, SessionRecord } from '../../src/core/store.js'
@@ -331,6 +332,25 @@ describe('RedisStore on 127.0.0.1:6379', () => {
   for (const kind of ['node-redis', 'ioredis'] as const) {
     describe(kind, () => defineRedisStoreTests(kind, () => [6379]))
   }
+
+  it("works under ioredis' keyPrefix: the marker names the key as Redis sees it, so delete still follows it", async () => {
+    const client = new Redis({ host: '127.0.0.1', port: 6379, keyPrefix: 'kp-' })
+    client.on('error', () => {})
+    const prefix = uniquePrefix()
+    try {
+      const store = new RedisStore({ client, prefix })
+      const id = await store.create(record({ a: 1 }), MINUTE)
+      const renewed = (await store.renew(id, changes({ set: { b: 2 } }), MINUTE)) as string
+      expect((await store.load(renewed))?.data).toEqual({ a: 1, b: 2 })
+      expect(await dumpPrefix([6379], `kp-${prefix}`)).toContain('"m:fwd","kp-')
+      await store.delete(id)
+      expect(await store.load(renewed)).toBeNull()
+      expect(await dumpPrefix([6379], `kp-${prefix}`)).toBe('')
+    } finally {
+      await deletePrefix([6379], `kp-${prefix}`)
+      client.disconnect()
+    }
+  })
 })
 
 describe('RedisStore on a three-master Redis Cluster', () => {

@@ -80,6 +80,7 @@ export class RedisStore implements SessionStore {
     return newSessionId(tag)
   }
 
+  /** One HGETALL. Absent, expired, renewed-away (a forwarding marker) or unreadable → `null`. */
   async load(id: string): Promise<SessionRecord | null> {
     const tag = tagOf(id)
     if (tag === null) return null
@@ -96,6 +97,7 @@ export class RedisStore implements SessionStore {
     }
   }
 
+  /** One script that refuses an existing key; on that (astronomically rare) refusal it retries with a new id. */
   async create(record: SessionRecord, ttlMs: number): Promise<string> {
     const args = [
       ttlArg(ttlMs),
@@ -111,6 +113,7 @@ export class RedisStore implements SessionStore {
     throw new StoreError('backend', `redis create found ${MAX_ID_ATTEMPTS} fresh ids taken; the random source is broken`)
   }
 
+  /** One script: changes only the keys in the change set, moves the TTL; `GONE` if the record is not there. */
   async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
     const tag = tagOf(id)
     if (tag === null) return GONE
@@ -118,6 +121,7 @@ export class RedisStore implements SessionStore {
     return (await this.#run(APPLY, [redisKey(this.prefix, id, tag)], args)) === 1 ? id : GONE
   }
 
+  /** One script: RENAME to a new id with the same lineage tag, apply the changes, leave a 60 s forwarding marker. */
   async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
     const tag = tagOf(id)
     if (tag === null) return GONE
@@ -132,12 +136,14 @@ export class RedisStore implements SessionStore {
     throw new StoreError('backend', `redis renew found ${MAX_ID_ATTEMPTS} fresh ids taken; the random source is broken`)
   }
 
+  /** One script that moves the TTL only; `GONE` if the record is not there. */
   async touch(id: string, ttlMs: number): Promise<string | Gone> {
     const tag = tagOf(id)
     if (tag === null) return GONE
     return (await this.#run(TOUCH, [redisKey(this.prefix, id, tag)], [ttlArg(ttlMs)])) === 1 ? id : GONE
   }
 
+  /** One script that deletes the record and follows forwarding markers left by renews. */
   async delete(id: string): Promise<void> {
     const tag = tagOf(id)
     if (tag === null) return
