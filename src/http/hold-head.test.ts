@@ -338,6 +338,50 @@ describe('holdResponseHead on node:http', () => {
     const again = await fetch(server!.url)
     expect(again.status).toBe(200)
   })
+  it('tolerates a wrapper added later that sends an implicit head before each write, as compression does', async () => {
+    type Internal = ServerResponse & { _header: string | null; _implicitHeader(): void }
+    const thrown: unknown[] = []
+    server = await listen((_req, res) => {
+      holdWithSlowCommit(res, { delayMs: 30, cookie: 'id=1' })
+      const ours = { write: res.write, end: res.end }
+      // compression tests the private `_header`, which stays unset while the head is held.
+      res.write = function (this: Internal, ...args: unknown[]) {
+        if (!this._header) this._implicitHeader()
+        return (ours.write as (...a: unknown[]) => boolean).apply(this, args)
+      } as typeof res.write
+      res.end = function (this: Internal, ...args: unknown[]) {
+        if (!this._header) this._implicitHeader()
+        return (ours.end as (...a: unknown[]) => ServerResponse).apply(this, args)
+      } as typeof res.end
+      try {
+        res.write('a,')
+        res.write('b,')
+        res.end('c')
+      } catch (error) {
+        thrown.push(error)
+      }
+    })
+    const response = await fetch(server.url)
+    expect(await response.text()).toBe('a,b,c')
+    expect(response.headers.getSetCookie()).toEqual(['id=1'])
+    expect(thrown).toEqual([])
+  })
+
+  it('lets two holders on one response both commit before the head leaves', async () => {
+    let inner: Timeline = {}
+    let outer: Timeline = {}
+    server = await listen((_req, res) => {
+      inner = holdWithSlowCommit(res, { delayMs: 40, cookie: 'inner=1' })
+      outer = holdWithSlowCommit(res, { delayMs: 40, cookie: 'outer=1' })
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      res.end('both')
+    })
+    const response = await fetch(server.url)
+    expect(await response.text()).toBe('both')
+    expect(response.headers.getSetCookie()).toEqual(['outer=1', 'inner=1'])
+    expect(inner.headLeftAt).toBeGreaterThanOrEqual(inner.commitDoneAt!)
+    expect(inner.commitStartedAt).toBeGreaterThanOrEqual(outer.commitDoneAt!)
+  })
 })
 
 describe('holdResponseHead with a replacement Response', () => {
