@@ -6,10 +6,22 @@ import type { SqliteDatabase } from './database.js'
  * The largest number of removed or set keys one `apply` statement carries; larger change sets are
  * merged in JavaScript (applyChanges) inside an IMMEDIATE transaction. It keeps each JSON function well under
  * SQLite's argument limit (127 on older builds) and the number of distinct statements small.
+ *
+ * @example
+ * ```ts
+ * const oneStatement = Object.keys(changes.set).length <= MAX_SQL_KEYS
+ * ```
  */
 export const MAX_SQL_KEYS = 32
 
-/** A change set laid out as SQL: the shape names the statement, the params fill it. */
+/**
+ * A change set laid out as SQL: the shape names the statement, the params fill it.
+ *
+ * @example
+ * ```ts
+ * const change: ChangeSql | null = changeSql({ clear: true, remove: [], set: { a: 1 } })
+ * ```
+ */
 export interface ChangeSql {
   /** Identifies the SQL text (clear flag and key counts), for the statement cache. */
   shape: string

@@ -2,7 +2,14 @@ import { StoreError } from '../../core/errors.js'
 import type { Json } from '../../core/json.js'
 import type { SessionRecord } from '../../core/store.js'
 
-/** A live row as the store selects it. */
+/**
+ * A live row as the store selects it.
+ *
+ * @example
+ * ```ts
+ * const row = statements.load.get(key, Date.now()) as SessionRow | undefined
+ * ```
+ */
 export interface SessionRow {
   data: unknown
   created_at: unknown

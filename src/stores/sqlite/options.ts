@@ -20,7 +20,14 @@ export interface SqliteStoreOptions {
   timeoutMs?: number
 }
 
-/** The options with defaults filled in and checked. */
+/**
+ * The options with defaults filled in and checked.
+ *
+ * @example
+ * ```ts
+ * const { table, timeoutMs }: ResolvedSqliteOptions = resolveSqliteOptions({ db })
+ * ```
+ */
 export interface ResolvedSqliteOptions {
   db: SqliteDatabase
   table: string
