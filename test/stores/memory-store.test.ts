@@ -161,6 +161,16 @@ describe('MemoryStore time', () => {
     expect(await store.load(renewed as string)).not.toBeNull()
   })
 
+  it('bounds forwarding markers by maxEntries, dropping the oldest', async () => {
+    const store = new MemoryStore({ maxEntries: 3 })
+    const ids = [await store.create(record({ a: 1 }), MINUTE)]
+    for (let i = 0; i < 4; i++) ids.push((await store.renew(ids[i]!, { clear: false, set: {}, remove: [] }, MINUTE)) as string)
+    await store.delete(ids[0]!)
+    expect(await store.load(ids[4]!)).not.toBeNull()
+    await store.delete(ids[1]!)
+    expect(await store.load(ids[4]!)).toBeNull()
+  })
+
   it('follows a chain of renews when the oldest id is deleted', async () => {
     const store = new MemoryStore()
     const first = await store.create(record({ a: 1 }), MINUTE)

@@ -25,17 +25,23 @@ export interface MemoryStoreOptions {
 }
 
 interface Entry {
+  readonly id: string
   /** The data as JSON text: callers get copies in and out, and the text's length is its size. */
   text: string
-  createdAt: number
-  absoluteExpiresAt: number | null
+  readonly createdAt: number
+  readonly absoluteExpiresAt: number | null
   expiresAt: number
   bytes: number
+  // The recency list. A linked list rather than Map re-insertion: V8 leaves deleted Map slots in
+  // place until a rehash, so finding the oldest entry by iteration would walk them on every eviction.
+  older: Entry | undefined
+  newer: Entry | undefined
 }
 
 interface Marker {
-  target: string
-  expiresAt: number
+  readonly oldId: string
+  readonly target: string
+  readonly expiresAt: number
 }
 
 const MIB = 1024 * 1024
@@ -114,13 +120,17 @@ export class MemoryStore implements SessionStore {
   readonly #maxEntries: number
   readonly #maxBytes: number
   readonly #logger: { warn(message: string): void }
-  // Map iteration order is insertion order: re-inserting on use keeps the least recently used first.
   readonly #entries = new Map<string, Entry>()
-  // Every marker lives FORWARDING_MS from its insertion, so insertion order is also expiry order.
-  readonly #markers = new Map<string, Marker>()
+  #oldest: Entry | undefined
+  #newest: Entry | undefined
   #bytes = 0
   #operationsSinceSweep = 0
   #warned = false
+  readonly #markers = new Map<string, Marker>()
+  // Every marker lives FORWARDING_MS from its insertion, so this queue is in expiry order; markers
+  // removed by `delete` stay in it until they reach the head, and its length is what is bounded.
+  #markerQueue: Marker[] = []
+  #markerHead = 0
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#maxEntries = positiveInteger('maxEntries', options.maxEntries ?? 10_000, '10_000')
@@ -166,7 +176,7 @@ export class MemoryStore implements SessionStore {
   async load(id: string): Promise<SessionRecord | null> {
     const entry = this.#live(id, Date.now())
     if (entry === undefined) return null
-    this.#markUsed(id, entry)
+    this.#markUsed(entry)
     return { data: JSON.parse(entry.text) as Record<string, Json>, createdAt: entry.createdAt, absoluteExpiresAt: entry.absoluteExpiresAt }
   }
 
@@ -179,11 +189,9 @@ export class MemoryStore implements SessionStore {
    * ```
    */
   async create(record: SessionRecord, ttlMs: number): Promise<string> {
-    const now = Date.now()
     const text = encode(record.data)
-    const id = this.#freshId()
-    this.#insert(id, { text, createdAt: record.createdAt, absoluteExpiresAt: record.absoluteExpiresAt, expiresAt: expiryOf(now, ttlMs, record.absoluteExpiresAt), bytes: 0 })
-    return id
+    const expiresAt = expiryOf(Date.now(), ttlMs, record.absoluteExpiresAt)
+    return this.#insert(text, record.createdAt, record.absoluteExpiresAt, expiresAt)
   }
 
   /**
@@ -199,7 +207,14 @@ export class MemoryStore implements SessionStore {
     const entry = this.#live(id, now)
     if (entry === undefined) return GONE
     const text = encode(applyChanges(JSON.parse(entry.text) as Record<string, Json>, changes))
-    this.#replace(id, entry, { ...entry, text, expiresAt: expiryOf(now, ttlMs, entry.absoluteExpiresAt) })
+    const bytes = sizeOf(id, text)
+    this.#refuseOversized(bytes)
+    this.#bytes += bytes - entry.bytes
+    entry.text = text
+    entry.bytes = bytes
+    entry.expiresAt = expiryOf(now, ttlMs, entry.absoluteExpiresAt)
+    this.#markUsed(entry)
+    this.#enforceBounds(entry)
     return id
   }
 
@@ -218,9 +233,8 @@ export class MemoryStore implements SessionStore {
     const entry = this.#live(id, now)
     if (entry === undefined) return GONE
     const text = encode(applyChanges(JSON.parse(entry.text) as Record<string, Json>, changes))
-    const newId = this.#freshId()
-    this.#remove(id, entry)
-    this.#insert(newId, { ...entry, text, expiresAt: expiryOf(now, ttlMs, entry.absoluteExpiresAt) })
+    this.#remove(entry)
+    const newId = this.#insert(text, entry.createdAt, entry.absoluteExpiresAt, expiryOf(now, ttlMs, entry.absoluteExpiresAt))
     this.#addMarker(id, newId, now)
     return newId
   }
@@ -238,7 +252,7 @@ export class MemoryStore implements SessionStore {
     const entry = this.#live(id, now)
     if (entry === undefined) return GONE
     entry.expiresAt = expiryOf(now, ttlMs, entry.absoluteExpiresAt)
-    this.#markUsed(id, entry)
+    this.#markUsed(entry)
     return id
   }
 
@@ -257,7 +271,7 @@ export class MemoryStore implements SessionStore {
     let current: string | undefined = id
     while (current !== undefined) {
       const entry = this.#entries.get(current)
-      if (entry !== undefined) this.#remove(current, entry)
+      if (entry !== undefined) this.#remove(entry)
       const marker = this.#markers.get(current)
       this.#markers.delete(current)
       current = marker !== undefined && marker.expiresAt > now ? marker.target : undefined
@@ -269,45 +283,53 @@ export class MemoryStore implements SessionStore {
     const entry = this.#entries.get(id)
     if (entry === undefined) return undefined
     if (entry.expiresAt <= now) {
-      this.#remove(id, entry)
+      this.#remove(entry)
       return undefined
     }
     return entry
   }
 
-  #freshId(): string {
+  #insert(text: string, createdAt: number, absoluteExpiresAt: number | null, expiresAt: number): string {
+    this.#operationsSinceSweep++
     // 256 random bits make a collision practically impossible; checking costs nothing and keeps create NX.
     let id = randomId()
     while (this.#entries.has(id) || this.#markers.has(id)) id = randomId()
+    const bytes = sizeOf(id, text)
+    this.#refuseOversized(bytes)
+    const entry: Entry = { id, text, createdAt, absoluteExpiresAt, expiresAt, bytes, older: this.#newest, newer: undefined }
+    this.#entries.set(id, entry)
+    this.#append(entry)
+    this.#bytes += bytes
+    this.#enforceBounds(entry)
     return id
   }
 
-  #markUsed(id: string, entry: Entry): void {
-    this.#entries.delete(id)
-    this.#entries.set(id, entry)
-  }
-
-  #insert(id: string, entry: Entry): void {
-    this.#operationsSinceSweep++
-    entry.bytes = 2 * (id.length + entry.text.length)
-    this.#refuseOversized(entry.bytes)
-    this.#entries.set(id, entry)
-    this.#bytes += entry.bytes
-    this.#enforceBounds(id)
-  }
-
-  #replace(id: string, old: Entry, entry: Entry): void {
-    entry.bytes = 2 * (id.length + entry.text.length)
-    this.#refuseOversized(entry.bytes)
-    this.#entries.delete(id)
-    this.#entries.set(id, entry)
-    this.#bytes += entry.bytes - old.bytes
-    this.#enforceBounds(id)
-  }
-
-  #remove(id: string, entry: Entry): void {
-    this.#entries.delete(id)
+  #remove(entry: Entry): void {
+    this.#entries.delete(entry.id)
+    this.#unlink(entry)
     this.#bytes -= entry.bytes
+  }
+
+  #append(entry: Entry): void {
+    entry.older = this.#newest
+    entry.newer = undefined
+    if (this.#newest !== undefined) this.#newest.newer = entry
+    else this.#oldest = entry
+    this.#newest = entry
+  }
+
+  #unlink(entry: Entry): void {
+    if (entry.older !== undefined) entry.older.newer = entry.newer
+    else this.#oldest = entry.newer
+    if (entry.newer !== undefined) entry.newer.older = entry.older
+    else this.#newest = entry.older
+    entry.older = entry.newer = undefined
+  }
+
+  #markUsed(entry: Entry): void {
+    if (entry === this.#newest) return
+    this.#unlink(entry)
+    this.#append(entry)
   }
 
   #refuseOversized(bytes: number): void {
@@ -321,18 +343,25 @@ export class MemoryStore implements SessionStore {
   }
 
   /** Brings the store back within its bounds, never evicting `keep` (the record just written). */
-  #enforceBounds(keep: string): void {
+  #enforceBounds(keep: Entry): void {
     if (!this.#over()) return
     const now = Date.now()
+    // The full sweep is paid for by the operations since the last one, so it stays O(1) amortised.
     if (this.#operationsSinceSweep >= this.#entries.size) {
       this.#operationsSinceSweep = 0
-      for (const [id, entry] of this.#entries) if (entry.expiresAt <= now) this.#remove(id, entry)
+      for (let entry = this.#oldest; entry !== undefined; ) {
+        const next: Entry | undefined = entry.newer
+        if (entry.expiresAt <= now) this.#remove(entry)
+        entry = next
+      }
     }
-    for (const [id, entry] of this.#entries) {
-      if (!this.#over()) break
-      if (id === keep) continue
-      if (entry.expiresAt > now) this.#warnOnce()
-      this.#remove(id, entry)
+    for (let entry = this.#oldest; entry !== undefined && this.#over(); ) {
+      const next: Entry | undefined = entry.newer
+      if (entry !== keep) {
+        if (entry.expiresAt > now) this.#warnOnce()
+        this.#remove(entry)
+      }
+      entry = next
     }
   }
 
@@ -345,14 +374,26 @@ export class MemoryStore implements SessionStore {
     )
   }
 
-  #addMarker(oldId: string, newId: string, now: number): void {
-    // Oldest first: expired markers sit at the head, and the count bound drops the oldest.
-    for (const [id, marker] of this.#markers) {
-      if (marker.expiresAt > now && this.#markers.size < this.#maxEntries) break
-      this.#markers.delete(id)
+  #addMarker(oldId: string, target: string, now: number): void {
+    const queue = this.#markerQueue
+    while (this.#markerHead < queue.length) {
+      const head = queue[this.#markerHead] as Marker
+      if (head.expiresAt > now && queue.length - this.#markerHead < this.#maxEntries) break
+      if (this.#markers.get(head.oldId) === head) this.#markers.delete(head.oldId)
+      this.#markerHead++
     }
-    this.#markers.set(oldId, { target: newId, expiresAt: now + FORWARDING_MS })
+    if (this.#markerHead > 1024 && this.#markerHead * 2 > queue.length) {
+      this.#markerQueue = queue.slice(this.#markerHead)
+      this.#markerHead = 0
+    }
+    const marker: Marker = { oldId, target, expiresAt: now + FORWARDING_MS }
+    this.#markers.set(oldId, marker)
+    this.#markerQueue.push(marker)
   }
+}
+
+function sizeOf(id: string, text: string): number {
+  return 2 * (id.length + text.length)
 }
 
 function encode(data: Record<string, Json>): string {
