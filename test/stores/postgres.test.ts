@@ -133,6 +133,32 @@ describe.skipIf(!env)('PostgresStore against PostgreSQL', () => {
     })
   })
 
+  describe('prepared statements', () => {
+    it('serves two tables through one connection without mixing up their prepared statements', async () => {
+      const pool = run.newPool({ max: 1 })
+      const [a, b] = [run.freshTable(), run.freshTable()].map((table) => new PostgresStore({ pool, schema: run.schema, table }))
+      await a!.migrate()
+      await b!.migrate()
+      const idA = await a!.create(record({ from: 'a' }), MINUTE)
+      const idB = await b!.create(record({ from: 'b' }), MINUTE)
+      expect((await a!.load(idA))?.data).toEqual({ from: 'a' })
+      expect((await b!.load(idB))?.data).toEqual({ from: 'b' })
+      expect(await a!.load(idB)).toBeNull()
+    })
+
+    it('works the same with preparedStatements off', async () => {
+      const table = run.freshTable()
+      const store = new PostgresStore({ pool: run.pool, schema: run.schema, table, preparedStatements: false })
+      await store.migrate()
+      const id = await store.create(record({ a: 1 }), MINUTE)
+      expect(await store.apply(id, { clear: false, set: { b: 2 }, remove: ['a'] }, MINUTE)).toBe(id)
+      const renewed = (await store.renew(id, none, MINUTE)) as string
+      expect((await store.load(renewed))?.data).toEqual({ b: 2 })
+      await store.delete(id)
+      expect(await store.load(renewed)).toBeNull()
+    })
+  })
+
   describe('records', () => {
     it('keeps absoluteExpiresAt to the millisecond', async () => {
       const store = await makeStore()
