@@ -1,0 +1,86 @@
+import type { IncomingMessage } from 'node:http'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import type { RegisteredData } from '../../core/register.js'
+import type { Session } from '../../core/session.js'
+import type { SessionOptions } from '../../core/options.js'
+import { createSessionManager } from '../../create.js'
+import { holdResponseHead } from '../../http/hold-head.js'
+import { nodeHeaderView } from '../../http/node-headers.js'
+import { cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
+
+declare global {
+  // Express declares its request type in this global namespace for exactly this kind of merge.
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The request's session, set by cloakroom's `sessions()` middleware. */
+      session: Session<RegisteredData>
+    }
+  }
+}
+
+const sessionsByRequest = new WeakMap<IncomingMessage, Session<object>>()
+
+/**
+ * Express middleware (Express 4 and 5) that gives every request a session at `req.session` and
+ * commits it before the response head leaves, whatever sends it: `res.send`, `res.json`,
+ * `res.redirect`, `res.sendFile`, a piped stream, a 404 or an error handler. Options are checked
+ * when it is created: a bad one throws at start-up.
+ *
+ * A response with status 500 or more commits nothing, and when the session's own store read failed
+ * the reply becomes the manager's empty 500 (or `onError`'s response), even if an error handler
+ * had started to render the error.
+ *
+ * @example
+ * ```ts
+ * import express from 'express'
+ * import { MemoryStore } from 'cloakroom'
+ * import { sessions } from 'cloakroom/express'
+ *
+ * const app = express()
+ * app.use(sessions({ store: new MemoryStore(), keys: [process.env.SESSION_KEY!] }))
+ * app.get('/', async (req, res) => {
+ *   const counter = ((await req.session.get('counter')) ?? 0) as number
+ *   req.session.insert('counter', counter + 1)
+ *   res.send(`counter: ${counter + 1}`)
+ * })
+ * ```
+ */
+export function sessions<Data extends object = RegisteredData>(options: SessionOptions): RequestHandler {
+  const manager = createSessionManager<Data>(options)
+  // The web Request is only context for onError: copying every header is wasted work without one.
+  const describe = options.onError === undefined ? () => undefined : (req: IncomingMessage) => toWebRequest(req)
+  return function cloakroomSessions(req: Request, res: Response, next: NextFunction): void {
+    const session = manager.begin(cookieHeaderOf(req))
+    // Typed by the global augmentation as Session<RegisteredData>; getSession<Data> gives the generic view.
+    req.session = session as unknown as Session<RegisteredData>
+    // Kept apart too, so getSession still finds ours if another middleware reassigns req.session.
+    sessionsByRequest.set(req, session)
+    holdResponseHead(res, {
+      shouldHold: () => manager.pending(session),
+      beforeHead: () => manager.commit(session, { status: res.statusCode, headers: nodeHeaderView(res) }, describe(req)),
+    })
+    next()
+  }
+}
+
+/**
+ * The request's session, for code that has the request but wants its own data type, or that runs
+ * where the typed `req.session` is not at hand. Throws if the `sessions()` middleware did not run
+ * for this request.
+ *
+ * @example
+ * ```ts
+ * type Data = { userId?: string }
+ * function requireUser(req: Request, res: Response, next: NextFunction) {
+ *   getSession<Data>(req).has('userId').then((ok) => (ok ? next() : res.redirect('/login')), next)
+ * }
+ * ```
+ */
+export function getSession<Data extends object = RegisteredData>(req: Request): Session<Data> {
+  const session = sessionsByRequest.get(req)
+  if (session === undefined) {
+    throw new Error('cloakroom: no session on this request; mount app.use(sessions(options)) before this route')
+  }
+  return session as Session<Data>
+}

@@ -1,0 +1,129 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { sessionFailure } from '../../core/manager.js'
+import type { RegisteredData } from '../../core/register.js'
+import type { Session } from '../../core/session.js'
+import type { SessionOptions } from '../../core/options.js'
+import { createSessionManager } from '../../create.js'
+import { holdResponseHead } from '../../http/hold-head.js'
+import { nodeHeaderView } from '../../http/node-headers.js'
+import { cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
+
+/** A request handler that also receives the request's session. It may be sync or async. */
+export type SessionRequestHandler<Data extends object = RegisteredData> = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  session: Session<Data>,
+) => void | Promise<void>
+
+/** {@link SessionOptions} plus what only the node:http adapter needs. */
+export interface NodeSessionOptions extends SessionOptions {
+  /**
+   * Told of every error the handler throws (or its promise rejects with), other than the session's
+   * own store failure, which the manager already logs. Default: `console.error`. An error thrown
+   * here is ignored: there is nobody left to tell.
+   */
+  onHandlerError?: (error: unknown, req: IncomingMessage) => void
+}
+
+const sessionsByRequest = new WeakMap<IncomingMessage, Session<object>>()
+
+function reportToConsole(error: unknown, req: IncomingMessage): void {
+  console.error(`cloakroom: the handler for ${req.method ?? 'GET'} ${req.url ?? '/'} threw`, error)
+}
+
+/**
+ * Wraps a node:http handler so that it receives the request's session, and so that the session is
+ * committed before the response head leaves (`writeHead`, `write`, `end`, `flushHeaders`, a piped
+ * stream: the head waits for the store). Returns a request listener for `http.createServer` (or
+ * `https`). Options are checked here: a bad one throws at start-up.
+ *
+ * A handler that throws (or rejects) commits nothing: if nothing was sent, the client gets an empty
+ * 500 with `Cache-Control: no-store`; if the head was already sent but the reply not finished, the
+ * connection is destroyed; either way the error goes to `onHandlerError`, never to an unhandled
+ * rejection. If what it threw was the session's own store failure, the reply is the manager's
+ * (an empty 500, or `onError`'s response).
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { MemoryStore } from 'cloakroom'
+ * import { withSessions } from 'cloakroom/node'
+ *
+ * const server = createServer(withSessions({ store: new MemoryStore(), keys: [process.env.SESSION_KEY!] }, async (req, res, session) => {
+ *   const counter = ((await session.get('counter')) ?? 0) as number
+ *   session.insert('counter', counter + 1)
+ *   res.end(`counter: ${counter + 1}`)
+ * }))
+ * server.listen(3000)
+ * ```
+ */
+export function withSessions<Data extends object = RegisteredData>(
+  options: NodeSessionOptions,
+  handler: SessionRequestHandler<Data>,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const { onHandlerError = reportToConsole, ...sessionOptions } = options
+  const manager = createSessionManager<Data>(sessionOptions)
+  // The web Request is only context for onError: copying every header is wasted work without one.
+  const describe = options.onError === undefined ? () => undefined : (req: IncomingMessage) => toWebRequest(req)
+
+  return function cloakroomRequestListener(req: IncomingMessage, res: ServerResponse): void {
+    const session = manager.begin(cookieHeaderOf(req))
+    sessionsByRequest.set(req, session)
+    holdResponseHead(res, {
+      shouldHold: () => manager.pending(session),
+      beforeHead: () => manager.commit(session, { status: res.statusCode, headers: nodeHeaderView(res) }, describe(req)),
+    })
+
+    const failed = (error: unknown): void => {
+      if (error !== sessionFailure(session)) {
+        try {
+          onHandlerError(error, req)
+        } catch {
+          // The reporter failed too; the response below is all that is left to do.
+        }
+      }
+      if (!res.headersSent) {
+        // A 500 commits nothing; and when the session's own read failed, the commit hands back the
+        // manager's failure reply instead, which replaces this one as the head leaves.
+        for (const name of res.getHeaderNames()) res.removeHeader(name)
+        res.statusCode = 500
+        res.setHeader('cache-control', 'no-store')
+        res.end()
+      } else if (!res.writableEnded) {
+        // Half a reply is out (or queued): it cannot be finished truthfully.
+        res.destroy()
+      }
+      // A reply the handler had already finished stands; its commit began as its head left.
+    }
+
+    let result: void | Promise<void>
+    try {
+      result = handler(req, res, session)
+    } catch (error) {
+      failed(error)
+      return
+    }
+    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+      Promise.resolve(result).then(undefined, failed)
+    }
+  }
+}
+
+/**
+ * The request's session, for code that has the request but not the handler's `session` argument
+ * (helpers called from the handler). Throws if the request did not come through `withSessions`.
+ *
+ * @example
+ * ```ts
+ * async function currentUser(req: IncomingMessage): Promise<string | undefined> {
+ *   return (await getSession<{ userId?: string }>(req).get('userId'))
+ * }
+ * ```
+ */
+export function getSession<Data extends object = RegisteredData>(req: IncomingMessage): Session<Data> {
+  const session = sessionsByRequest.get(req)
+  if (session === undefined) {
+    throw new Error('cloakroom: no session on this request; serve it through withSessions(options, handler)')
+  }
+  return session as Session<Data>
+}
