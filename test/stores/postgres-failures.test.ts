@@ -46,7 +46,7 @@ describe('PostgresStore without a server', () => {
     await pool.end()
     expect(error).toBeInstanceOf(StoreError)
     expect((error as StoreError).kind).toBe('unavailable')
-    expect(elapsed).toBeLessThan(500)
+    expect(elapsed).toBeLessThan(1000)
     expect(strays).toEqual([])
   })
 })
@@ -121,7 +121,7 @@ describe.skipIf(!env)('PostgresStore when PostgreSQL misbehaves', () => {
     expect(error).toBeInstanceOf(StoreError)
     expect((error as StoreError).kind).toBe('timeout')
     expect(elapsed).toBeGreaterThanOrEqual(290)
-    expect(elapsed).toBeLessThan(600)
+    expect(elapsed).toBeLessThan(1000)
     expect((await store.load(id))?.data).toEqual({ a: 1 })
     expect(await store.apply(id, { clear: false, set: { b: 2 }, remove: [] }, MINUTE)).toBe(id)
     expect((await store.load(id))?.data).toEqual({ a: 1, b: 2 })
@@ -141,7 +141,7 @@ describe.skipIf(!env)('PostgresStore when PostgreSQL misbehaves', () => {
     }
     expect(error).toBeInstanceOf(StoreError)
     expect((error as StoreError).kind).toBe('timeout')
-    expect(performance.now() - started).toBeLessThan(500)
+    expect(performance.now() - started).toBeLessThan(900)
     // The connection the timed-out call was still waiting for goes back to the pool.
     expect(await store.load('x'.repeat(43))).toBeNull()
     expect(pool.idleCount + pool.waitingCount).toBeLessThanOrEqual(1)
