@@ -1,0 +1,99 @@
+import type { DefaultContext, DefaultState, ExtendableContext, Middleware } from 'koa'
+import { sessionFailure } from '../../core/manager.js'
+import type { RegisteredData } from '../../core/register.js'
+import type { Session } from '../../core/session.js'
+import type { SessionOptions } from '../../core/options.js'
+import { createSessionManager } from '../../create.js'
+import { nodeHeaderView } from '../../http/node-headers.js'
+import { cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
+import { replaceResponse } from './replace.js'
+
+declare module 'koa' {
+  interface DefaultContext {
+    /** The request's session, set by the `cloakroom/koa` middleware (clashes with koa-session). */
+    session: Session<RegisteredData>
+  }
+  interface DefaultState {
+    /** The request's session, set by the `cloakroom/koa` middleware (same as `ctx.session`). */
+    session: Session<RegisteredData>
+  }
+}
+
+/** What the middleware touches on a context, whatever state and context types the app declares. */
+type SessionContext = ExtendableContext & { session: Session<RegisteredData>; state: { session: Session<RegisteredData> } }
+
+/**
+ * Koa middleware (Koa 2 and 3) that gives every request a session at `ctx.session` and
+ * `ctx.state.session`, and commits it after the downstream middleware resolved, which is before
+ * Koa writes anything. Options are checked when it is created: a bad one throws at start-up.
+ *
+ * Mount it inside your own error-handling middleware: a downstream throw commits nothing and is
+ * rethrown to it, except the session's own store failure, which is answered with the manager's
+ * empty 500 (or `onError`'s response). `ctx.respond = false` and writes to `ctx.res` are outside
+ * the guarantee.
+ *
+ * @example
+ * ```ts
+ * import Koa from 'koa'
+ * import { CookieStore } from 'cloakroom'
+ * import { sessions } from 'cloakroom/koa'
+ *
+ * const app = new Koa()
+ * app.use(sessions({ store: new CookieStore(), keys: [process.env.SESSION_KEY!] }))
+ * app.use(async (ctx) => {
+ *   const counter = ((await ctx.session.get('counter')) ?? 0) as number
+ *   ctx.session.insert('counter', counter + 1)
+ *   ctx.body = { counter: counter + 1 }
+ * })
+ * ```
+ */
+export function sessions<StateT = DefaultState, ContextT = DefaultContext>(options: SessionOptions): Middleware<StateT, ContextT> {
+  const manager = createSessionManager<RegisteredData>(options)
+  // Only an `onError` callback reads the request: skip copying its headers otherwise.
+  const requestFor = options.onError === undefined ? (): undefined => undefined : (ctx: ExtendableContext): Request => toWebRequest(ctx.req)
+
+  async function cloakroomSessions(ctx: SessionContext, next: () => Promise<unknown>): Promise<void> {
+    const session = manager.begin(cookieHeaderOf(ctx.req))
+    ctx.session = session
+    ctx.state.session = session
+    try {
+      await next()
+    } catch (error) {
+      // A downstream throw commits nothing and goes on to the app's error handling, unless it is
+      // the session's own store failure: that gets the same opaque answer as a caught one.
+      const failure = sessionFailure(session)
+      if (failure === undefined || error !== failure) throw error
+      const replacement = await manager.commit(session, { status: 500, headers: new Headers() }, requestFor(ctx))
+      replaceResponse(ctx, replacement ?? new Response(null, { status: 500, headers: { 'cache-control': 'no-store' } }))
+      return
+    }
+    if (!manager.pending(session)) return
+    if (ctx.respond === false || ctx.headerSent) {
+      // Outside the guarantee: the app writes the response itself. The store is still written
+      // (a purge must happen), and the cookie reaches the client only if the head has not left.
+      await manager.commit(session, { status: ctx.status, headers: ctx.headerSent ? new Headers() : nodeHeaderView(ctx.res) }, requestFor(ctx))
+      return
+    }
+    const replacement = await manager.commit(session, { status: ctx.status, headers: nodeHeaderView(ctx.res) }, requestFor(ctx))
+    if (replacement !== null) replaceResponse(ctx, replacement)
+  }
+  return cloakroomSessions as unknown as Middleware<StateT, ContextT>
+}
+
+/**
+ * The request's session, for code that has the Koa context but not the typed property (helpers,
+ * other middleware). Throws if the `sessions()` middleware has not run for this request.
+ *
+ * @example
+ * ```ts
+ * app.use(async (ctx, next) => {
+ *   if (!(await getSession(ctx).has('userId'))) return ctx.redirect('/login')
+ *   await next()
+ * })
+ * ```
+ */
+export function getSession<Data extends object = RegisteredData>(ctx: ExtendableContext & { state: unknown }): Session<Data> {
+  const session = (ctx.state as { session?: Session<RegisteredData> } | undefined)?.session
+  if (session === undefined) throw new Error('cloakroom: no session on this context; mount app.use(sessions(options)) before this middleware')
+  return session as unknown as Session<Data>
+}
