@@ -75,8 +75,7 @@ export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
   // True while our own replacement reply runs through the original methods: Node's write/end call
   // `this.writeHead` (our wrapper) from inside, and that call must go through.
   let internal = false
-  let headSent = false
-  let ended = false
+  const reported: Reported = { headSent: false, ended: false, needDrain: false, previous: undefined }
   let backpressure = false
   let started = false
   let piped: Set<Readable> | undefined
@@ -84,14 +83,13 @@ export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
   res.on('pipe', (source: Readable) => {
     ;(piped ??= new Set()).add(source)
   })
-  overrideGetter(res, 'headersSent', () => headSent)
-  overrideGetter(res, 'writableEnded', () => ended)
-  overrideGetter(res, 'writableNeedDrain', () => state === 'holding' && backpressure)
 
   /** At the first head-sending call: true when this response is to be held. */
   function decide(): boolean {
     if (hooks.shouldHold()) {
       state = 'holding'
+      // Untouched responses keep Node's getters: shadowing them is the one costly step here.
+      report(res, reported)
       return true
     }
     state = 'direct'
@@ -113,6 +111,7 @@ export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
 
   function replay(): void {
     state = 'direct'
+    reported.needDrain = false
     const calls = queue
     queue = []
     try {
@@ -139,6 +138,7 @@ export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
 
   function replace(response: Response): void {
     state = 'replaced'
+    reported.needDrain = false
     const discarded = queue
     queue = []
     const sources = piped === undefined ? [] : [...piped]
@@ -172,7 +172,7 @@ export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
   /** Queues a call; the first one queued starts the commit. */
   function hold(call: HeldCall): void {
     queue.push(call)
-    headSent = true
+    reported.headSent = true
     if (!started) {
       started = true
       commit()
@@ -182,11 +182,11 @@ export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
   function writeHead(this: ServerResponse, ...args: unknown[]): unknown {
     if (state === 'direct' || (state === 'replaced' && internal)) return original.writeHead.apply(this, args)
     if (state === 'replaced') {
-      headSent = true
+      reported.headSent = true
       return this
     }
     if (state === 'idle' && !decide()) return original.writeHead.apply(this, args)
-    if (headSent) {
+    if (reported.headSent) {
       // Wrappers that test `_header` (still unset while we hold) send an implicit head again.
       if (args.length <= 1 && (args[0] === undefined || Number(args[0]) === res.statusCode)) return this
       throw nodeError(Error, 'ERR_HTTP_HEADERS_SENT', 'Cannot write headers after they are sent to the client')
@@ -198,7 +198,7 @@ export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
   function flushHeaders(this: ServerResponse, ...args: unknown[]): unknown {
     if (state === 'direct' || (state === 'replaced' && internal)) return original.flushHeaders.apply(this, args)
     if (state === 'replaced') {
-      headSent = true
+      reported.headSent = true
       return undefined
     }
     if (state === 'idle' && !decide()) return original.flushHeaders.apply(this, args)
@@ -213,10 +213,11 @@ export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
       checkChunk(args[0])
       hold({ kind: 'write', args })
       backpressure = true
+      reported.needDrain = true
       return false
     }
     // Replaced: the handler's bytes go nowhere, but its callbacks and loops must not hang.
-    headSent = true
+    reported.headSent = true
     const callback = callbackOf(args)
     if (callback !== undefined) process.nextTick(callback)
     return true
@@ -228,11 +229,11 @@ export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
       if (state === 'idle' && !decide()) return original.end.apply(this, args)
       if (typeof args[0] !== 'function' && args[0] !== undefined && args[0] !== null) checkChunk(args[0])
       hold({ kind: 'end', args })
-      ended = true
+      reported.ended = true
       return this
     }
-    headSent = true
-    ended = true
+    reported.headSent = true
+    reported.ended = true
     const callback = callbackOf(args)
     if (callback !== undefined) process.nextTick(callback)
     return this
@@ -328,23 +329,56 @@ function nodeError(Kind: ErrorConstructor | RangeErrorConstructor | TypeErrorCon
 }
 
 /**
- * Shadows a getter on this one response: it reads true while `flag()` does, and otherwise whatever
- * it read before (Node's own getter, or another holder's installed earlier).
+ * What the shadowed getters add to Node's answer for one holder. Several holders on one response
+ * (two session managers, say) are chained, and any one of them holding makes the getter read true.
  */
-function overrideGetter(res: ServerResponse, name: 'headersSent' | 'writableEnded' | 'writableNeedDrain', flag: () => boolean): void {
-  let owner: object | null = res
-  let previous: PropertyDescriptor | undefined
-  while (owner !== null && previous === undefined) {
-    previous = Object.getOwnPropertyDescriptor(owner, name)
-    owner = Object.getPrototypeOf(owner) as object | null
-  }
-  const read = previous?.get
-  const value: unknown = previous?.value
-  Object.defineProperty(res, name, {
+interface Reported {
+  headSent: boolean
+  ended: boolean
+  needDrain: boolean
+  previous: Reported | undefined
+}
+
+const REPORTED = Symbol('cloakroom.heldHead')
+type Reporting = ServerResponse & { [REPORTED]?: Reported }
+
+/**
+ * One getter function per name, shared by every response: V8 keys an object's shape on its
+ * accessors' identity, so a fresh closure per response would give each one a shape of its own and
+ * turn Node's hot paths megamorphic (about 28 µs per response, measured).
+ */
+function sharedGetter(name: 'headersSent' | 'writableEnded' | 'writableNeedDrain', pick: (r: Reported) => boolean): PropertyDescriptor {
+  let inherited: ((this: ServerResponse) => unknown) | undefined
+  return {
     configurable: true,
     enumerable: false,
-    get(this: ServerResponse): boolean {
-      return flag() || Boolean(read === undefined ? value : read.call(this))
+    get(this: Reporting): boolean {
+      for (let r = this[REPORTED]; r !== undefined; r = r.previous) if (pick(r)) return true
+      inherited ??= inheritedGetter(this, name)
+      return Boolean(inherited.call(this))
     },
-  })
+  }
+}
+
+const GETTERS = {
+  headersSent: sharedGetter('headersSent', (r) => r.headSent),
+  writableEnded: sharedGetter('writableEnded', (r) => r.ended),
+  writableNeedDrain: sharedGetter('writableNeedDrain', (r) => r.needDrain),
+}
+
+/** Node's own getter (from the prototype chain) that ours falls back to. */
+function inheritedGetter(res: ServerResponse, name: string): (this: ServerResponse) => unknown {
+  for (let owner = Object.getPrototypeOf(res) as object | null; owner !== null; owner = Object.getPrototypeOf(owner) as object | null) {
+    const descriptor = Object.getOwnPropertyDescriptor(owner, name)
+    if (descriptor?.get !== undefined) return descriptor.get
+    if (descriptor !== undefined) return () => descriptor.value
+  }
+  return () => false
+}
+
+/** Makes the response's getters include `reported`, shadowing Node's on first use. */
+function report(res: Reporting, reported: Reported): void {
+  reported.previous = res[REPORTED]
+  if (reported.previous === undefined) Object.defineProperties(res, GETTERS)
+  res[REPORTED] = reported
 }
