@@ -2,7 +2,17 @@ import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'no
 import type { Readable } from 'node:stream'
 import { writeWebResponse } from './send-response.js'
 
-/** What {@link holdResponseHead} asks of the session layer. */
+/**
+ * What {@link holdResponseHead} asks of the session layer.
+ *
+ * @example
+ * ```ts
+ * const hooks: HoldHooks = {
+ *   shouldHold: () => engine.pending(session),
+ *   beforeHead: () => engine.commit(session, { status: res.statusCode, headers: nodeHeaderView(res) }),
+ * }
+ * ```
+ */
 export interface HoldHooks {
   /**
    * Asked once, at the handler's first head-sending call: false lets the response through untouched

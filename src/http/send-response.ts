@@ -4,6 +4,11 @@ import type { ServerResponse } from 'node:http'
  * The two calls through which a web `Response`'s body reaches a `ServerResponse`. Usually the
  * response's own `write`/`end`; the head-holding wrapper passes the methods it captured, so a
  * replacement reply does not go back through the handler's (silenced) ones.
+ *
+ * @example
+ * ```ts
+ * const writer: BodyWriter = { write: (chunk) => res.write(chunk), end: () => void res.end() }
+ * ```
  */
 export interface BodyWriter {
   write(chunk: Uint8Array): boolean
