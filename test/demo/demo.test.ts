@@ -12,7 +12,7 @@ const root = resolve(import.meta.dirname, '../..')
 
 describe('demo app (in-process)', () => {
   const app = demoApp({ store: new MemoryStore(), keys: [generateKey()] }, 'memory')
-  const post = (path: string, cookie?: string, body?: string): Promise<Response> =>
+  const post = async (path: string, cookie?: string, body?: string): Promise<Response> =>
     app.request(path, {
       method: 'POST',
       headers: { ...(cookie ? { cookie } : {}), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
