@@ -1,0 +1,210 @@
+// Issue-level guarantees of the server stores, over real HTTP with real concurrent requests, for
+// every store: different keys changed by overlapping requests both land; the same key is last
+// writer wins; a purge wins against a slow request that loaded before it, under the old id or a
+// new one; renew deletes the old record.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { Hono } from 'hono'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sessions } from '../../src/adapters/hono/index.js'
+import type { SessionStore } from '../../src/core/store.js'
+import { generateKey } from '../../src/crypto/keys.js'
+import { MemoryStore } from '../../src/stores/memory/index.js'
+import { PostgresStore } from '../../src/stores/postgres/index.js'
+import { RedisStore } from '../../src/stores/redis/index.js'
+import { SqliteStore } from '../../src/stores/sqlite/index.js'
+import type { RunningApp } from '../../src/testing/adapter-conformance.js'
+import { overHttp } from '../support/harness.js'
+import { cookieHeader, sessionCookie } from '../support/http.js'
+import { findTestPostgres, openTestSchema, type TestSchema } from '../support/postgres.js'
+import { deletePrefix, openClient, uniquePrefix, type OpenClient } from '../support/redis-clients.js'
+import { redisAnswers } from '../support/redis-process.js'
+
+interface StoreUnderTest {
+  name: string
+  make(): Promise<SessionStore>
+}
+
+const cleanups: (() => Promise<void>)[] = []
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup()
+})
+
+const storesUnderTest: StoreUnderTest[] = [{ name: 'memory', make: async () => new MemoryStore() }]
+
+{
+  const dir = mkdtempSync(join(tmpdir(), 'cloakroom-http-sqlite-'))
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }))
+  let n = 0
+  storesUnderTest.push({
+    name: 'sqlite',
+    make: async () => {
+      const db = new Database(join(dir, `s${n++}.db`))
+      cleanups.push(async () => void db.close())
+      const store = new SqliteStore({ db })
+      await store.migrate()
+      return store
+    },
+  })
+}
+
+if (await redisAnswers(6379)) {
+  for (const kind of ['node-redis', 'ioredis'] as const) {
+    let client: OpenClient | undefined
+    const prefix = uniquePrefix()
+    cleanups.push(async () => {
+      await deletePrefix([6379], prefix)
+      await client?.close()
+    })
+    storesUnderTest.push({
+      name: `redis (${kind})`,
+      make: async () => {
+        client ??= await openClient(kind, [6379])
+        return new RedisStore({ client: client.client, prefix })
+      },
+    })
+  }
+} else if (process.env.CI === 'true') {
+  throw new Error('Redis at 127.0.0.1:6379 is missing; CI needs it')
+} else {
+  console.warn('\n!!!!! SKIPPING the HTTP-level Redis store tests: Redis at 127.0.0.1:6379 is missing !!!!!\n')
+}
+
+const postgres = await findTestPostgres()
+if (postgres !== null) {
+  let run: TestSchema | undefined
+  cleanups.push(async () => run?.drop())
+  storesUnderTest.push({
+    name: 'postgres',
+    make: async () => {
+      run ??= await openTestSchema(postgres)
+      const store = new PostgresStore({ pool: run.pool, schema: run.schema, table: run.freshTable() })
+      await store.migrate()
+      return store
+    },
+  })
+}
+
+/** A gate a handler waits at until the test opens it. */
+function gate(): { wait: Promise<void>; open: () => void; reached: Promise<void>; arrive: () => void } {
+  let open!: () => void
+  let arrive!: () => void
+  const wait = new Promise<void>((resolve) => (open = resolve))
+  const reached = new Promise<void>((resolve) => (arrive = resolve))
+  return { wait, open, reached, arrive }
+}
+
+function app(store: SessionStore, gates: Map<string, ReturnType<typeof gate>>): Hono {
+  const hono = new Hono()
+  hono.use(sessions({ store, keys: [generateKey()] }))
+  hono.post('/login', (c) => {
+    c.get('session').insert('user', 'ferris')
+    return c.text('ok')
+  })
+  // Reads the session, waits (so that requests overlap), then writes one key.
+  hono.post('/set/:key/:value', async (c) => {
+    const session = c.get('session')
+    await session.get('user')
+    const name = c.req.query('gate')
+    const held = name === undefined ? undefined : gates.get(name)
+    if (held) {
+      held.arrive()
+      await held.wait
+    } else {
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+    session.insert(c.req.param('key'), c.req.param('value'))
+    return c.text('ok')
+  })
+  hono.post('/logout', (c) => {
+    c.get('session').purge()
+    return c.text('bye')
+  })
+  hono.post('/renew', (c) => {
+    c.get('session').renew()
+    return c.text('renewed')
+  })
+  hono.get('/entries', async (c) => c.json(await c.get('session').entries()))
+  return hono
+}
+
+for (const underTest of storesUnderTest) {
+  describe(`${underTest.name} store over HTTP`, () => {
+    let server: RunningApp
+    const gates = new Map<string, ReturnType<typeof gate>>()
+    beforeAll(async () => {
+      server = await overHttp(app(await underTest.make(), gates).fetch)
+    })
+    afterAll(async () => server.close())
+
+    const post = (path: string, cookie?: string): Promise<Response> =>
+      server.fetch(new Request(`http://localhost${path}`, { method: 'POST', headers: cookie ? { cookie } : {} }))
+    const entries = async (cookie: string): Promise<Record<string, unknown>> =>
+      (await server.fetch(new Request('http://localhost/entries', { headers: { cookie } }))).json() as never
+    const login = async (): Promise<string> => cookieHeader(await post('/login'))
+
+    it('overlapping requests that change different keys all land', async () => {
+      const cookie = await login()
+      const keys = Array.from({ length: 10 }, (_, i) => `k${i}`)
+      const responses = await Promise.all(keys.map((key) => post(`/set/${key}/v-${key}`, cookie)))
+      for (const response of responses) expect(response.status).toBe(200)
+      const stored = await entries(cookie)
+      for (const key of keys) expect(stored[key]).toBe(`v-${key}`)
+      expect(stored.user).toBe('ferris')
+    })
+
+    it('overlapping requests on the same key: the last writer wins, and nothing else is lost', async () => {
+      const cookie = await login()
+      const first = gate()
+      const second = gate()
+      gates.set('same-1', first)
+      gates.set('same-2', second)
+      const a = post('/set/color/red?gate=same-1', cookie)
+      const b = post('/set/color/blue?gate=same-2', cookie)
+      await Promise.all([first.reached, second.reached])
+      first.open()
+      await a
+      second.open()
+      await b
+      expect(await entries(cookie)).toEqual({ user: 'ferris', color: 'blue' })
+    })
+
+    it('a slow request that loaded before a logout cannot bring the session back', async () => {
+      const cookie = await login()
+      const slow = gate()
+      gates.set('purge-race', slow)
+      const pending = post('/set/cart/full?gate=purge-race', cookie)
+      await slow.reached
+      const logout = await post('/logout', cookie)
+      expect(sessionCookie(logout)?.maxAge).toBe(0)
+      slow.open()
+      const late = await pending
+      expect(late.status).toBe(200)
+      expect(sessionCookie(late)?.maxAge).toBe(0)
+      expect(await entries(cookie)).toEqual({})
+    })
+
+    it('a slow request cannot write under the new id after a renew, and renew deletes the old record', async () => {
+      const cookie = await login()
+      const slow = gate()
+      gates.set('renew-race', slow)
+      const pending = post('/set/cart/full?gate=renew-race', cookie)
+      await slow.reached
+      const renewed = cookieHeader(await post('/renew', cookie))
+      expect(renewed).not.toBe(cookie)
+      expect(await entries(cookie)).toEqual({})
+      slow.open()
+      expect(sessionCookie(await pending)?.maxAge).toBe(0)
+      expect(await entries(renewed)).toEqual({ user: 'ferris' })
+    })
+
+    it('a logout right after a renew (with the old cookie) still ends the renewed session', async () => {
+      const cookie = await login()
+      const renewed = cookieHeader(await post('/renew', cookie))
+      await post('/logout', cookie)
+      expect(await entries(renewed)).toEqual({})
+    })
+  })
+}
