@@ -365,7 +365,17 @@ describe('fastify adapter specifics', () => {
     app.register(sessions, { store: new MemoryStore(), keys })
     const failure = await app.ready().then(() => undefined, (error: unknown) => error)
     expect(failure).toBeInstanceOf(ConfigError)
-    expect((failure as Error).message).toMatch(/once per scope/)
+    expect((failure as Error).message).toMatch(/once per scope chain/)
+  })
+
+  it('registering the plugin again in a child of a scope that has it fails too (two commits per reply otherwise)', async () => {
+    const app = Fastify()
+    apps.push(app)
+    app.register(sessions, { store: new MemoryStore(), keys })
+    app.register(async (child) => {
+      await child.register(sessions, { store: new MemoryStore(), keys })
+    })
+    await expect(app.ready()).rejects.toBeInstanceOf(ConfigError)
   })
 
   it('a bad option makes register fail with the ConfigError', async () => {

@@ -56,7 +56,7 @@ export const sessions: FastifyPluginCallback<SessionOptions> = function cloakroo
   if (fastify.hasRequestDecorator('session')) {
     done(
       new ConfigError(
-        'request.session is already decorated in this scope: register cloakroom/fastify once per scope, and not next to another session plugin (@fastify/session, @fastify/secure-session)',
+        'request.session is already decorated in this scope or a parent: register cloakroom/fastify once per scope chain (children share it), and not next to another session plugin (@fastify/session, @fastify/secure-session)',
       ),
     )
     return
