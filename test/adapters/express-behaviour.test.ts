@@ -234,12 +234,17 @@ describe.each([
   })
 
   it('a client that disconnects mid-request crashes nothing, and the purge still reaches the store', async () => {
+    let handlerStarted: () => void = () => {}
+    const started = new Promise<void>((resolve) => (handlerStarted = resolve))
     let handlerDone: () => void = () => {}
     const finished = new Promise<void>((resolve) => (handlerDone = resolve))
     await serve((app) =>
       app.post('/logout', async (req, res) => {
         req.session.purge()
-        await sleep(80)
+        // Answer only once the client has gone.
+        const gone = new Promise((resolve) => res.once('close', resolve))
+        handlerStarted()
+        await gone
         res.send('bye')
         handlerDone()
       }),
@@ -252,7 +257,7 @@ describe.each([
       const req = httpRequest(`${server!.url}/logout`, { method: 'POST', headers: { cookie } })
       req.on('error', () => {})
       req.end()
-      await sleep(20)
+      await started
       req.destroy()
       await finished
       await eventually(() => store.calls().includes('delete'))

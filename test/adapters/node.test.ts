@@ -294,11 +294,16 @@ describe('node:http adapter', () => {
   })
 
   it('a client that disconnects mid-request crashes nothing, and the purge still reaches the store', async () => {
+    let handlerStarted: () => void = () => {}
+    const started = new Promise<void>((resolve) => (handlerStarted = resolve))
     let handlerDone: () => void = () => {}
     const finished = new Promise<void>((resolve) => (handlerDone = resolve))
     await serve(async (_req, res, session) => {
       session.purge()
-      await sleep(80)
+      // Answer only once the client has gone.
+      const gone = new Promise((resolve) => res.once('close', resolve))
+      handlerStarted()
+      await gone
       res.end('bye')
       handlerDone()
     })
@@ -306,7 +311,7 @@ describe('node:http adapter', () => {
     const req = httpRequest(`${server!.url}/logout`, { headers: { cookie } })
     req.on('error', () => {})
     req.end()
-    await sleep(20)
+    await started
     req.destroy()
     await finished
     const deadline = performance.now() + 2000
