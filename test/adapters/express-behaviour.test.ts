@@ -271,6 +271,29 @@ describe.each([
     expect(await (await fetch(`${server!.url}/whoami`, { headers: { cookie } })).json()).toEqual({ user: null })
   })
 
+  it('onError sees the URL the client asked for, mount path included, from inside a mounted router', async () => {
+    let seenUrl = ''
+    await serve(
+      (app) => {
+        const router = createApp.Router()
+        // The handler catches the failure and answers inside the router, where req.url is '/me'.
+        router.get('/me', async (req, res) => res.json({ user: await req.session.get('user').catch(() => 'unknown') }))
+        app.use('/api', router)
+      },
+      {
+        onError: (_error, request) => {
+          seenUrl = request?.url ?? ''
+          return new Response(null, { status: 503 })
+        },
+      },
+    )
+    const cookie = await login()
+    store.brokenWith = SECRET
+    const received = await requestRaw(`${server!.url}/api/me`, { headers: { cookie } })
+    expect(received.status).toBe(503)
+    expect(new URL(seenUrl).pathname).toBe('/api/me')
+  })
+
   it('getSession(req) returns the same session as req.session', async () => {
     await serve((app) => app.get('/', (req, res) => res.send(String(getSession(req) === req.session))))
     expect(await (await fetch(`${server!.url}/`)).text()).toBe('true')

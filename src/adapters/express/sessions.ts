@@ -49,7 +49,7 @@ const sessionsByRequest = new WeakMap<IncomingMessage, Session<object>>()
 export function sessions<Data extends object = RegisteredData>(options: SessionOptions): RequestHandler {
   const manager = createSessionManager<Data>(options)
   // The web Request is only context for onError: copying every header is wasted work without one.
-  const describe = options.onError === undefined ? () => undefined : (req: IncomingMessage) => toWebRequest(req)
+  const describe = options.onError === undefined ? () => undefined : webRequestOf
   return function cloakroomSessions(req: Request, res: Response, next: NextFunction): void {
     const session = manager.begin(cookieHeaderOf(req))
     // Typed by the global augmentation as Session<RegisteredData>; getSession<Data> gives the generic view.
@@ -61,6 +61,22 @@ export function sessions<Data extends object = RegisteredData>(options: SessionO
       beforeHead: () => manager.commit(session, { status: res.statusCode, headers: nodeHeaderView(res) }, describe(req)),
     })
     next()
+  }
+}
+
+/**
+ * The request as a body-less web `Request` for `onError`, with the URL the client asked for: inside
+ * a mounted router or sub-app Express has stripped the mount path from `req.url`.
+ */
+function webRequestOf(req: Request): globalThis.Request {
+  const request = toWebRequest(req)
+  const original = req.originalUrl
+  if (typeof original !== 'string' || original === req.url || !original.startsWith('/')) return request
+  try {
+    // Appended, not resolved: an original URL such as '//other.example/x' must stay a path.
+    return new globalThis.Request(new URL(request.url).origin + original, { method: request.method, headers: request.headers })
+  } catch {
+    return request
   }
 }
 
