@@ -15,7 +15,7 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as
   bin: Record<string, string>
 }
 const subpaths = Object.keys(manifest.exports)
-  .filter((key) => key !== './package.json')
+  .filter((key) => key !== './package.json' && !key.endsWith('.sql'))
   .map((key) => (key === '.' ? 'cloakroom' : `cloakroom/${key.slice(2)}`))
 
 const work = mkdtempSync(join(tmpdir(), 'cloakroom-pack-'))
@@ -30,6 +30,7 @@ beforeAll(() => {
   const stage = join(work, 'stage')
   mkdirSync(stage)
   run(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')], root)
+  run('node', [join(root, 'scripts/copy-assets.js'), join(stage, 'dist')], root)
   for (const file of ['package.json', 'README.md', 'LICENSE']) {
     try {
       cpSync(join(root, file), join(stage, file))
@@ -70,6 +71,11 @@ describe('the packed package, from a clean folder with no peer dependency', () =
       const second = await manager.handle(new Request('http://x/', { headers: { cookie } }), async (s) => new Response(String(await s.get('n'))))
       console.log(await second.text())`
     expect(run('node', ['--input-type=module', '-e', script], consumer).trim()).toBe('1')
+  })
+
+  it('ships the PostgreSQL schema for users who run their own migrations', () => {
+    const script = `import { readFileSync } from 'node:fs'; console.log(readFileSync(new URL(import.meta.resolve('cloakroom/postgres/schema.sql')), 'utf8'))`
+    expect(run('node', ['--input-type=module', '-e', script], consumer)).toMatch(/CREATE TABLE/i)
   })
 
   it('runs the keygen bin', () => {
