@@ -219,7 +219,9 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
           ? await store.renew(existing.id, state.changes, ttlMs)
           : await store.apply(existing.id, state.changes, ttlMs)
       if (id === GONE) return this.#gone()
-      return this.#reissue(state, existing, id, persistent || status === SessionStatus.Renewed)
+      // A renewed session always gets a freshly sealed value, even from a store whose id is the record.
+      if (status === SessionStatus.Renewed) return this.#sealed(id, existing.absoluteExpiresAt)
+      return this.#reissue(state, existing, id, persistent)
     }
     // No live session: create one, but only if there is something to keep (an empty one is never stored).
     const data = applyChanges({}, state.changes)
@@ -227,16 +229,24 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     const now = Date.now()
     const { absoluteTimeoutMs } = this.options
     const absoluteExpiresAt = absoluteTimeoutMs === null ? null : now + absoluteTimeoutMs
-    const id = await store.create({ data, createdAt: now, absoluteExpiresAt }, ttlMs)
-    return { kind: 'set', value: await this.#seal(id, absoluteExpiresAt), absoluteExpiresAt }
+    return this.#sealed(await store.create({ data, createdAt: now, absoluteExpiresAt }, ttlMs), absoluteExpiresAt)
   }
 
-  /** Sends the cookie again when it must change or its Max-Age must move; reuses the request's value when it can. */
+  /**
+   * Sends the cookie again when it must change or its Max-Age must move; reuses the request's value
+   * when it can. A store that cannot invalidate (the cookie store) returns the record itself as its
+   * id, with its expiry inside: its value is re-sealed on every write or touch, even when the new
+   * record happens to read the same (two requests in one millisecond).
+   */
   async #reissue(state: SessionHandle<Data>, opened: OpenedCookie, id: string, resendSameValue: boolean): Promise<Outcome> {
     const { absoluteExpiresAt } = opened
-    if (id !== opened.id || opened.stale) return { kind: 'set', value: await this.#seal(id, absoluteExpiresAt), absoluteExpiresAt }
+    if (id !== opened.id || opened.stale || !this.options.store.canInvalidate) return this.#sealed(id, absoluteExpiresAt)
     if (!resendSameValue) return NONE
     return { kind: 'set', value: state.cookieValue as string, absoluteExpiresAt }
+  }
+
+  async #sealed(id: string, absoluteExpiresAt: number | null): Promise<Outcome> {
+    return { kind: 'set', value: await this.#seal(id, absoluteExpiresAt), absoluteExpiresAt }
   }
 
   #gone(): Outcome {

@@ -392,7 +392,7 @@ describe('the node crypto provider', () => {
 
 describe.each([nodeProvider, webProvider])('creating a $name sealer', (provider: CryptoProvider) => {
   it('refuses an empty key ring', async () => {
-    await expect(async () => provider.createSealer({ keys: [], mode: 'private', cookieName: 'id' })).rejects.toThrow(RangeError)
+    await expect(Promise.resolve().then(() => provider.createSealer({ keys: [], mode: 'private', cookieName: 'id' }))).rejects.toThrow(RangeError)
   })
 })
 

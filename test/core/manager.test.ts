@@ -700,3 +700,15 @@ describe('content security', () => {
     }
   })
 })
+
+describe('the cookie store within one millisecond', () => {
+  it('renew and an every-request touch re-seal even when the record reads the same', async () => {
+    vi.useFakeTimers({ now: 1_000_000_000_000, toFake: ['Date'] })
+    const { send } = setup({ lifecycle: { type: 'browser', stateTtl: 60, extendOn: 'every-request' } }, new CookieStore())
+    const cookie = await login(send)
+    const touched = await send(untouched, cookie)
+    expect(cookieHeader(touched)).not.toBe(cookie)
+    const renewed = await send((session) => (session.renew(), ok()), cookie)
+    expect(cookieHeader(renewed)).not.toBe(cookie)
+  })
+})

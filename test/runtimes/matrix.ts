@@ -94,10 +94,7 @@ export const BUN_TEST_FILES = [
  * Tests of those files that fail under `bun test` for a difference between the runners, not in
  * cloakroom, with the reason. Anything else that fails is a real failure.
  */
-export const BUN_RUNNER_GAPS: Record<string, string> = {
-  'creating a node sealer > refuses an empty key ring': 'expect(fn).rejects: vitest calls the function, bun wants a promise',
-  'creating a web sealer > refuses an empty key ring': 'expect(fn).rejects: vitest calls the function, bun wants a promise',
-}
+export const BUN_RUNNER_GAPS: Record<string, string> = {}
 
 /** What `bun test` reported. */
 export interface BunTestReport {
