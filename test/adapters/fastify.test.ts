@@ -1,3 +1,4 @@
+import { forwardTo } from '../support/harness.js'
 import type { AddressInfo } from 'node:net'
 import { request as httpRequest } from 'node:http'
 import { performance } from 'node:perf_hooks'
@@ -63,16 +64,7 @@ async function listen(app: FastifyInstance): Promise<RunningApp & { port: number
   const { port } = app.server.address() as AddressInfo
   return {
     port,
-    fetch: async (request) => {
-      const url = new URL(request.url)
-      const body = request.method === 'GET' ? undefined : await request.text()
-      return fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`, {
-        method: request.method,
-        headers: request.headers,
-        redirect: 'manual',
-        ...(body === undefined ? {} : { body }),
-      })
-    },
+    fetch: forwardTo(`http://127.0.0.1:${port}`),
     close: () => app.close(),
   }
 }

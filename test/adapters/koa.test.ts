@@ -1,3 +1,4 @@
+import { forwardTo } from '../support/harness.js'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
@@ -66,16 +67,7 @@ async function listen(app: Koa): Promise<RunningApp & { port: number }> {
   const { port } = server.address() as AddressInfo
   return {
     port,
-    fetch: async (request) => {
-      const url = new URL(request.url)
-      const body = request.method === 'GET' ? undefined : await request.text()
-      return fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`, {
-        method: request.method,
-        headers: request.headers,
-        redirect: 'manual',
-        ...(body === undefined ? {} : { body }),
-      })
-    },
+    fetch: forwardTo(`http://127.0.0.1:${port}`),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

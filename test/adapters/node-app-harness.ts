@@ -1,4 +1,5 @@
 import type { RequestListener } from 'node:http'
+import { forwardTo } from '../support/harness.js'
 import { listen } from '../support/node-http-harness.js'
 import type { RunningApp } from '../../src/testing/adapter-conformance.js'
 
@@ -17,16 +18,7 @@ export async function serveListener(listener: RequestListener): Promise<RunningA
   const server = await listen(listener)
   return {
     url: server.url,
-    fetch: async (request) => {
-      const url = new URL(request.url)
-      const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.text()
-      return fetch(`${server.url}${url.pathname}${url.search}`, {
-        method: request.method,
-        headers: request.headers,
-        redirect: 'manual',
-        ...(body === undefined ? {} : { body }),
-      })
-    },
+    fetch: forwardTo(server.url),
     close: () => server.close(),
   }
 }

@@ -23,6 +23,23 @@ export function findRoute(routes: AppRoute[], request: Request): AppRoute | unde
   return routes.find((route) => route.method === request.method && route.path === path)
 }
 
+/**
+ * Re-aims the suite's requests (addressed to http://localhost) at a real server at `base`, over
+ * real HTTP, without following redirects.
+ */
+export function forwardTo(base: string): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const url = new URL(request.url)
+    const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.text()
+    return fetch(`${base}${url.pathname}${url.search}`, {
+      method: request.method,
+      headers: request.headers,
+      redirect: 'manual',
+      ...(body === undefined ? {} : { body }),
+    })
+  }
+}
+
 /** Serves a fetch handler over real HTTP on a free loopback port; requests are re-aimed at it. */
 export async function overHttp(fetchHandler: (request: Request) => Response | Promise<Response>): Promise<RunningApp> {
   let server: ServerType | undefined
@@ -30,16 +47,7 @@ export async function overHttp(fetchHandler: (request: Request) => Response | Pr
     server = serve({ fetch: fetchHandler, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => resolve(info.port))
   })
   return {
-    fetch: async (request) => {
-      const url = new URL(request.url)
-      const body = request.method === 'GET' ? undefined : await request.text()
-      return fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`, {
-        method: request.method,
-        headers: request.headers,
-        redirect: 'manual',
-        ...(body === undefined ? {} : { body }),
-      })
-    },
+    fetch: forwardTo(`http://127.0.0.1:${port}`),
     close: () => new Promise<void>((resolve) => server!.close(() => resolve())),
   }
 }
