@@ -11,11 +11,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { getSession, sessions } from '../../src/adapters/express/index.js'
 import type { SessionOptions } from '../../src/core/options.js'
 import { generateKey } from '../../src/crypto/keys.js'
-import { MemoryStore } from '../../src/stores/memory/index.js'
 import { listen, sleep } from '../support/node-http-harness.js'
 import type { Loopback } from '../support/node-http-harness.js'
 import { cookiePair, requestRaw } from './client.js'
-import { InstrumentedStore } from './instrumented-store.js'
+import { InstrumentedStore } from '../support/stores.js'
 
 // The `express4` alias has no type declarations of its own; its surface here is Express 5's.
 const express4 = ((await import('express4' as string)) as { default: typeof express }).default
@@ -58,7 +57,7 @@ describe.each([
   })
 
   async function serve(routes: (app: Express) => void, options: Partial<SessionOptions> = {}, env?: string): Promise<Loopback> {
-    store = new InstrumentedStore(new MemoryStore())
+    store = new InstrumentedStore()
     // Express's default error handler logs each error (deferred, so it can land after the reply).
     vi.spyOn(console, 'error').mockImplementation(() => {})
     const previous = process.env.NODE_ENV
@@ -194,7 +193,7 @@ describe.each([
     await response.text()
     await sleep(20)
     expect(store.inFlight).toBe(0)
-    expect(store.calls()).toEqual([])
+    expect(store.callOrder()).toEqual([])
   })
 
   it('a handler whose promise rejects after a write commits nothing', async () => {
@@ -214,7 +213,7 @@ describe.each([
     await response.text()
     await sleep(20)
     expect(store.inFlight).toBe(0)
-    expect(store.calls()).toEqual([])
+    expect(store.callOrder()).toEqual([])
   })
 
   it('a 404 gets no cookie and makes no store call', async () => {
@@ -222,7 +221,7 @@ describe.each([
     const response = await fetch(`${server!.url}/missing`, { headers: { cookie: 'id=whatever' } })
     expect(response.status).toBe(404)
     expect(response.headers.getSetCookie()).toEqual([])
-    expect(store.calls()).toEqual([])
+    expect(store.callOrder()).toEqual([])
   })
 
   it('a middleware that writes and falls through to the 404 still commits (status below 500)', async () => {
@@ -230,7 +229,7 @@ describe.each([
     const response = await fetch(`${server!.url}/missing`)
     expect(response.status).toBe(404)
     expect(response.headers.getSetCookie()).toHaveLength(1)
-    expect(store.calls()).toEqual(['create'])
+    expect(store.callOrder()).toEqual(['create'])
   })
 
   it('a client that disconnects mid-request crashes nothing, and the purge still reaches the store', async () => {
@@ -260,7 +259,7 @@ describe.each([
       await started
       req.destroy()
       await finished
-      await eventually(() => store.calls().includes('delete'))
+      await eventually(() => store.callOrder().includes('delete'))
       await sleep(20)
       expect(unhandled).toEqual([])
       expect(store.inFlight).toBe(0)

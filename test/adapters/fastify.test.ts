@@ -1,15 +1,15 @@
+import type { SessionStore } from '../../src/core/store.js'
 import { forwardTo } from '../support/harness.js'
+import { InstrumentedStore } from '../support/stores.js'
 import type { AddressInfo } from 'node:net'
 import { request as httpRequest } from 'node:http'
-import { performance } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import fastifySessions, { getSession, sessions } from '../../src/adapters/fastify/index.js'
-import { ConfigError, StoreError } from '../../src/core/errors.js'
+import { ConfigError } from '../../src/core/errors.js'
 import type { Json } from '../../src/core/json.js'
 import type { SessionOptions } from '../../src/core/options.js'
-import type { ChangeSet, Gone, SessionRecord, SessionStore } from '../../src/core/store.js'
 import { generateKey } from '../../src/crypto/keys.js'
 import { CookieStore } from '../../src/stores/cookie/index.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
@@ -94,44 +94,6 @@ for (const harness of [inProcess, overRealHttp]) {
 
 // --- stores for the specifics ----------------------------------------------------------------
 
-/** A real MemoryStore that can be switched to fail, and that can take its time to write. */
-class TestStore implements SessionStore {
-  readonly inner = new MemoryStore()
-  readonly canInvalidate = true
-  broken = false
-  writeDelayMs = 0
-  /** performance.now() when the last write finished. */
-  lastWriteDoneAt: number | undefined
-  writes = 0
-
-  async #write<T>(run: () => Promise<T>): Promise<T> {
-    if (this.broken) throw new StoreError('unavailable', 'test outage: connection refused (internal detail)')
-    if (this.writeDelayMs > 0) await sleep(this.writeDelayMs)
-    const result = await run()
-    this.writes++
-    this.lastWriteDoneAt = performance.now()
-    return result
-  }
-  async load(id: string): Promise<SessionRecord | null> {
-    if (this.broken) throw new StoreError('unavailable', 'test outage: connection refused (internal detail)')
-    return this.inner.load(id)
-  }
-  create(record: SessionRecord, ttlMs: number): Promise<string> {
-    return this.#write(() => this.inner.create(record, ttlMs))
-  }
-  apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
-    return this.#write(() => this.inner.apply(id, changes, ttlMs))
-  }
-  renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
-    return this.#write(() => this.inner.renew(id, changes, ttlMs))
-  }
-  touch(id: string, ttlMs: number): Promise<string | Gone> {
-    return this.#write(() => this.inner.touch(id, ttlMs))
-  }
-  delete(id: string): Promise<void> {
-    return this.#write(() => this.inner.delete(id))
-  }
-}
 
 // --- specifics -------------------------------------------------------------------------------
 
@@ -200,7 +162,7 @@ describe('fastify adapter specifics', () => {
   })
 
   it('reply.redirect right after login carries the new cookie, and the store write finished before the head left', async () => {
-    const store = new TestStore()
+    const store = new InstrumentedStore()
     store.writeDelayMs = 100
     const app = Fastify()
     apps.push(app)
@@ -249,7 +211,7 @@ describe('fastify adapter specifics', () => {
   })
 
   it('a route that throws commits nothing, and Fastify renders its error', async () => {
-    const store = new TestStore()
+    const store = new InstrumentedStore()
     const app = await appWith(store)
     app.get('/throws', async (request) => {
       request.session.insert('a', 1)
@@ -263,7 +225,7 @@ describe('fastify adapter specifics', () => {
   })
 
   it("a route that throws a 4xx commits nothing even when the error handler answers 418", async () => {
-    const store = new TestStore()
+    const store = new InstrumentedStore()
     const app = await appWith(store)
     app.setErrorHandler((error, _request, reply) => reply.code(418).send({ handled: (error as Error).message }))
     app.get('/throws', async (request) => {
@@ -277,7 +239,7 @@ describe('fastify adapter specifics', () => {
   })
 
   it("a route that lets the session's own store failure escape gets the empty 500, not Fastify's error body", async () => {
-    const store = new TestStore()
+    const store = new InstrumentedStore()
     const app = await appWith(store)
     const cookie = await loginCookie(app)
     store.broken = true
@@ -289,7 +251,7 @@ describe('fastify adapter specifics', () => {
   })
 
   it('a store failure the route caught replaces its streamed reply, and the stream is destroyed', async () => {
-    const store = new TestStore()
+    const store = new InstrumentedStore()
     const app = await appWith(store)
     const stream = Readable.from(['never ', 'sent'])
     app.get('/caught', async (request, reply) => {
@@ -309,7 +271,7 @@ describe('fastify adapter specifics', () => {
   })
 
   it("onError's own response replaces the reply with its status, headers and body", async () => {
-    const store = new TestStore()
+    const store = new InstrumentedStore()
     const onError = (_error: unknown, request: Request | undefined): Response =>
       new Response(`try later (${new URL(request!.url).pathname})`, { status: 503, headers: { 'retry-after': '5' } })
     const app = await appWith(store, { onError })
@@ -412,7 +374,7 @@ describe('fastify adapter specifics', () => {
   })
 
   it('a purge still happens when the client disconnects before the reply', async () => {
-    const store = new TestStore()
+    const store = new InstrumentedStore()
     const app = await appWith(store)
     app.post('/slow-logout', async (request) => {
       await request.session.get('user')

@@ -1,16 +1,15 @@
+import type { SessionStore } from '../../src/core/store.js'
 import { forwardTo } from '../support/harness.js'
+import { InstrumentedStore } from '../support/stores.js'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
-import { performance } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
 import Koa from 'koa'
 import { afterEach, describe, expect, it } from 'vitest'
 import { getSession, sessions } from '../../src/adapters/koa/index.js'
-import { StoreError } from '../../src/core/errors.js'
 import type { Json } from '../../src/core/json.js'
 import type { SessionOptions } from '../../src/core/options.js'
-import type { ChangeSet, Gone, SessionRecord, SessionStore } from '../../src/core/store.js'
 import { generateKey } from '../../src/crypto/keys.js'
 import { CookieStore } from '../../src/stores/cookie/index.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
@@ -91,47 +90,6 @@ for (const [version, KoaClass] of versions) {
 
 // --- a store for the specifics -------------------------------------------------------------
 
-/** A real MemoryStore that can be switched to fail, and that can take its time to write. */
-class TestStore implements SessionStore {
-  readonly inner = new MemoryStore()
-  readonly canInvalidate = true
-  broken = false
-  writeDelayMs = 0
-  /** performance.now() when the last write finished. */
-  lastWriteDoneAt: number | undefined
-  writes = 0
-
-  #check(): void {
-    if (this.broken) throw new StoreError('unavailable', 'test outage: connection refused (internal detail)')
-  }
-  async #write<T>(run: () => Promise<T>): Promise<T> {
-    this.#check()
-    if (this.writeDelayMs > 0) await sleep(this.writeDelayMs)
-    const result = await run()
-    this.writes++
-    this.lastWriteDoneAt = performance.now()
-    return result
-  }
-  async load(id: string): Promise<SessionRecord | null> {
-    this.#check()
-    return this.inner.load(id)
-  }
-  create(record: SessionRecord, ttlMs: number): Promise<string> {
-    return this.#write(() => this.inner.create(record, ttlMs))
-  }
-  apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
-    return this.#write(() => this.inner.apply(id, changes, ttlMs))
-  }
-  renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
-    return this.#write(() => this.inner.renew(id, changes, ttlMs))
-  }
-  touch(id: string, ttlMs: number): Promise<string | Gone> {
-    return this.#write(() => this.inner.touch(id, ttlMs))
-  }
-  delete(id: string): Promise<void> {
-    return this.#write(() => this.inner.delete(id))
-  }
-}
 
 // --- specifics -------------------------------------------------------------------------------
 
@@ -197,7 +155,7 @@ for (const [version, KoaClass] of versions) {
     })
 
     it('a redirect right after login carries the new cookie, and the store write finished before the head left', async () => {
-      const store = new TestStore()
+      const store = new InstrumentedStore()
       store.writeDelayMs = 100
       const timeline: Timeline = {}
       const outer: Koa.Middleware = async (ctx, next) => {
@@ -234,7 +192,7 @@ for (const [version, KoaClass] of versions) {
     })
 
     it('a throwing handler commits nothing and its error reaches the outer error middleware', async () => {
-      const store = new TestStore()
+      const store = new InstrumentedStore()
       const seen: string[] = []
       const outer: Koa.Middleware = async (ctx, next) => {
         try {
@@ -272,7 +230,7 @@ for (const [version, KoaClass] of versions) {
     })
 
     it("the session's own store failure, left uncaught, is answered with the empty 500 and not rethrown", async () => {
-      const store = new TestStore()
+      const store = new InstrumentedStore()
       const seen: unknown[] = []
       const outer: Koa.Middleware = async (_ctx, next) => {
         try {
@@ -296,7 +254,7 @@ for (const [version, KoaClass] of versions) {
     })
 
     it('a store failure the handler caught replaces a JSON body with the empty 500, not "null"', async () => {
-      const store = new TestStore()
+      const store = new InstrumentedStore()
       const { get, login } = await serve(store, async (ctx) => {
         const user = await ctx.session.get('user').catch(() => 'unknown')
         ctx.set('x-route', 'yes')
@@ -312,7 +270,7 @@ for (const [version, KoaClass] of versions) {
     })
 
     it('a store failure the handler caught replaces a stream body, and the stream is destroyed', async () => {
-      const store = new TestStore()
+      const store = new InstrumentedStore()
       const stream = Readable.from(['never ', 'sent'])
       const { get, login } = await serve(store, async (ctx) => {
         await ctx.session.get('user').catch(() => undefined)
@@ -327,7 +285,7 @@ for (const [version, KoaClass] of versions) {
     })
 
     it("onError's own response replaces the reply with its status, headers and body", async () => {
-      const store = new TestStore()
+      const store = new InstrumentedStore()
       const onError = (_error: unknown, request: Request | undefined): Response =>
         new Response(`try later (${new URL(request!.url).pathname})`, { status: 503, headers: { 'retry-after': '5' } })
       const { get, login } = await serve(store, () => {}, { options: { onError } })
@@ -358,7 +316,7 @@ for (const [version, KoaClass] of versions) {
     })
 
     it('a purge still happens when the client disconnects before the response', async () => {
-      const store = new TestStore()
+      const store = new InstrumentedStore()
       const { server, get, login } = await serve(store, async (ctx) => {
         await ctx.session.get('user')
         await sleep(150)
@@ -377,7 +335,7 @@ for (const [version, KoaClass] of versions) {
     })
 
     it('ctx.respond = false is outside the guarantee, but the store is still written and nothing crashes', async () => {
-      const store = new TestStore()
+      const store = new InstrumentedStore()
       const { get } = await serve(store, (ctx) => {
         ctx.session.insert('a', 1)
         ctx.respond = false

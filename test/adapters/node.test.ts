@@ -14,7 +14,7 @@ import { defineAdapterConformance, type AdapterHarness, type AppRoute, type Rout
 import { listen, rawExchange, sleep } from '../support/node-http-harness.js'
 import type { Loopback } from '../support/node-http-harness.js'
 import { cookiePair, requestRaw } from './client.js'
-import { InstrumentedStore } from './instrumented-store.js'
+import { InstrumentedStore } from '../support/stores.js'
 import { serveListener } from './node-app-harness.js'
 
 async function readJson(req: IncomingMessage): Promise<Json | undefined> {
@@ -85,7 +85,7 @@ describe('node:http adapter', () => {
 
   /** Serves `handler` (with /login and /whoami beside it); errors go to `reported`. */
   async function serve(handler: SessionRequestHandler, options: Partial<NodeSessionOptions> = {}): Promise<Loopback> {
-    store = new InstrumentedStore(new MemoryStore())
+    store = new InstrumentedStore()
     reported = []
     unhandled = []
     process.on('unhandledRejection', onUnhandled)
@@ -177,7 +177,7 @@ describe('node:http adapter', () => {
     expect(received.headers['cache-control']).toBe('no-store')
     expect(received.headers['set-cookie']).toBeUndefined()
     expect(received.headers['x-leak']).toBeUndefined()
-    expect(store.calls()).toEqual([])
+    expect(store.callOrder()).toEqual([])
     expect(store.inFlight).toBe(0)
   })
 
@@ -205,7 +205,7 @@ describe('node:http adapter', () => {
     expect(reported.map((error) => (error as Error).message)).toEqual(['async bug'])
     await sleep(10)
     expect(unhandled).toEqual([])
-    expect(store.calls()).toEqual([])
+    expect(store.callOrder()).toEqual([])
   })
 
   it('a throw after the head and part of the body went out destroys the connection', async () => {
@@ -315,8 +315,8 @@ describe('node:http adapter', () => {
     req.destroy()
     await finished
     const deadline = performance.now() + 2000
-    while (!store.calls().includes('delete') && performance.now() < deadline) await sleep(5)
-    expect(store.calls()).toContain('delete')
+    while (!store.callOrder().includes('delete') && performance.now() < deadline) await sleep(5)
+    expect(store.callOrder()).toContain('delete')
     expect(unhandled).toEqual([])
     const whoami = await requestRaw(`${server!.url}/whoami`, { headers: { cookie } })
     expect(JSON.parse(whoami.body.toString())).toEqual({ user: null })

@@ -10,12 +10,12 @@ import { generateKey } from '../../src/crypto/keys.js'
 import { CookieStore } from '../../src/stores/cookie/index.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
 import { cookieHeader, sessionCookie, sessionCookieLine } from '../support/http.js'
-import { CountingStore } from '../support/stores.js'
+import { InstrumentedStore } from '../support/stores.js'
 
 type Handler = (session: Session) => Response | Promise<Response>
 
 function setup(options: Partial<SessionOptions> = {}, inner: SessionStore = new MemoryStore()) {
-  const store = new CountingStore(inner)
+  const store = new InstrumentedStore(inner)
   const keys = options.keys ?? [generateKey()]
   const manager = createSessionManager({ store, keys, ...options })
   const send = (handler: Handler, cookie?: string): Promise<Response> =>

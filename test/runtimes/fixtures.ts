@@ -1,5 +1,5 @@
 import { createSessionManager, type Session, type SessionOptions, type SessionStore } from '../../src/index.js'
-import { CountingStore } from '../support/stores.js'
+import { InstrumentedStore } from '../support/stores.js'
 
 /** A handler of the fetch-level API. */
 export type Handler = (session: Session) => Response | Promise<Response>
@@ -10,7 +10,7 @@ export const KEY_B = 'portable-suite key B: thirty-two bytes or more, only for t
 
 /** A manager over a call-counting wrapper of `inner`, and a `send` that runs one request through `handle`. */
 export function setup(inner: SessionStore, options: Partial<SessionOptions> = {}) {
-  const store = new CountingStore(inner)
+  const store = new InstrumentedStore(inner)
   const manager = createSessionManager({ store, keys: [KEY_A], logger: silent, ...options })
   const send = (handler: Handler, cookie?: string): Promise<Response> =>
     manager.handle(new Request('http://localhost/', { headers: cookie === undefined ? {} : { cookie } }), handler)

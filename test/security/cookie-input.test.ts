@@ -10,12 +10,12 @@ import { generateKey, keyBytes } from '../../src/crypto/keys.js'
 import { CookieStore } from '../../src/stores/cookie/index.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
 import { cookieHeader, sessionCookie } from '../support/http.js'
-import { CountingStore } from '../support/stores.js'
+import { InstrumentedStore } from '../support/stores.js'
 
 function setup(options: Partial<SessionOptions> = {}, inner: SessionStore = new MemoryStore()) {
   const logs: string[] = []
   const logger = { debug: (m: string) => logs.push(m), warn: (m: string) => logs.push(m), error: (m: string) => logs.push(m) }
-  const store = new CountingStore(inner)
+  const store = new InstrumentedStore(inner)
   const keys = options.keys ?? [generateKey()]
   const manager = createSessionManager({ store, keys, logger, ...options })
   const send = (handler: (session: Session) => Response | Promise<Response>, cookie?: string): Promise<Response> =>
