@@ -712,3 +712,16 @@ describe('the cookie store within one millisecond', () => {
     expect(cookieHeader(renewed)).not.toBe(cookie)
   })
 })
+
+describe('actix tests/middleware.rs', () => {
+  it('cookie_storage: login sets a browser cookie with the configured path and domain; logout sends Max-Age 0 with the same', async () => {
+    const { send } = setup({ cookie: { path: '/test', domain: 'localhost' } }, new CookieStore())
+    const login = await send((session) => (session.insert('user', 'ferris'), ok()))
+    const set = sessionCookie(login)!
+    expect(set).toMatchObject({ name: 'id', path: '/test', domain: 'localhost', secure: true, httpOnly: true, sameSite: 'lax' })
+    expect(set.maxAge).toBeUndefined()
+    const logout = await send((session) => (session.purge(), ok()), cookieHeader(login))
+    const removal = sessionCookie(logout)!
+    expect(removal).toMatchObject({ name: 'id', value: '', path: '/test', domain: 'localhost', secure: true, httpOnly: true, maxAge: 0 })
+  })
+})
