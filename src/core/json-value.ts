@@ -6,7 +6,15 @@ import type { Json } from './json.js'
 // eslint-disable-next-line no-control-regex -- NUL is exactly what this pattern looks for
 const UNSAFE_STRING = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
-/** True when `text` would mean the same on every backend: no NUL, no lone surrogate. */
+/**
+ * True when `text` would mean the same on every backend: no NUL, no lone surrogate.
+ *
+ * @example
+ * ```ts
+ * isPortableString('🧥') // true
+ * isPortableString('a\u0000b') // false: PostgreSQL's jsonb refuses NUL
+ * ```
+ */
 export function isPortableString(text: string): boolean {
   return !UNSAFE_STRING.test(text)
 }

@@ -79,7 +79,15 @@ export function sessionFailure(session: Session<object>): CloakroomError | undef
   return (session as SessionHandle<object>).error
 }
 
-/** @internal The manager, parameterised by the crypto implementation the entry point picked. */
+/**
+ * The manager, parameterised by the crypto implementation the entry point picked.
+ *
+ * @example
+ * ```ts
+ * const manager = new Manager({ store, keys }, cryptoProvider) // what createSessionManager() does
+ * ```
+ * @internal
+ */
 export class Manager<Data extends object = RegisteredData> implements SessionManager<Data>, SessionBackend {
   readonly options: ResolvedOptions
   readonly #cookies: SetCookieWriter
@@ -275,6 +283,11 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
  * Builds a manager with the given crypto implementation. The package entry points call this with
  * the implementation their export condition picked; users call `createSessionManager`.
  *
+ * @example
+ * ```ts
+ * import { cryptoProvider } from '#crypto'
+ * export const createSessionManager = (options: SessionOptions) => createManager(options, cryptoProvider)
+ * ```
  * @internal
  */
 export function createManager<Data extends object = RegisteredData>(options: SessionOptions, provider: CryptoProvider): SessionManager<Data> {
