@@ -70,7 +70,7 @@ export interface AdapterConformanceOptions {
   test: ConformanceTestApi
   harness: AdapterHarness
   stores: StoreFactory[]
-  /** Secrets for the apps: the suite uses a fresh one per app if omitted. */
+  /** Makes a secret for each app the suite starts (e.g. `generateKey` from cloakroom). */
   makeKey(): string
 }
 
