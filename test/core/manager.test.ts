@@ -403,6 +403,18 @@ describe('races: purge wins, different keys both land', () => {
     expect(await (await send(reads, renewed)).text()).toBe('1')
   })
 
+  it('a touch-only request (extendOn every-request) held across a logout cannot bring the session back', async () => {
+    const { send, store } = setup({ lifecycle: { type: 'persistent', ttl: 60, extendOn: 'every-request' } })
+    const cookie = await login(send)
+    const releaseTouch = store.hold('touch')
+    const slow = send(untouched, cookie)
+    await vi.waitFor(() => expect(store.calls.touch).toBe(1))
+    await send((session) => (session.purge(), ok()), cookie)
+    releaseTouch()
+    expect(sessionCookie(await slow)?.maxAge).toBe(0)
+    expect(await (await send(reads, cookie)).text()).toBe('null')
+  })
+
   it('a purge right after a renew still ends the session (the forwarding marker)', async () => {
     const { send } = setup()
     const cookie = await login(send)
