@@ -268,7 +268,8 @@ function soakSummary(soak: SoakResults): string[] {
   return [
     `${soak.sessions.toLocaleString('en-US')} distinct sessions created over ${fmt(soak.seconds)} s against the memory store bounded to ` +
       `${soak.maxEntries.toLocaleString('en-US')} entries and ${fmt(soak.maxBytes / 2 ** 20)} MiB; resident memory peaked at ${fmt(soak.peakRssMiB)} MiB ` +
-      `(${fmt(soak.baselineRssMiB)} MiB before the first session), entries held at the end: ${soak.finalEntries.toLocaleString('en-US')}.`,
+      `(${fmt(soak.baselineRssMiB)} MiB before the first session; V8's heap grows past the store's own count of data bytes and shrinks again after collections). ` +
+      `Held at the end: ${soak.finalEntries.toLocaleString('en-US')} records, ${fmt(soak.finalBytes / 2 ** 20, 1)} MiB of session data, within the bound.`,
     '',
     '![resident memory over time](soak.svg)',
   ]
