@@ -6,8 +6,8 @@ import { performance } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { holdResponseHead } from './hold-head.js'
-import { holdWithSlowCommit, listen, rawExchange, sleep } from '../../test/support/node-http-harness.js'
-import type { Loopback, Timeline } from '../../test/support/node-http-harness.js'
+import { holdWithSlowCommit, listen as listenOnLoopback, rawExchange, sleep } from '../../test/support/node-http-harness.js'
+import type { Handler, Loopback, Timeline } from '../../test/support/node-http-harness.js'
 
 let server: Loopback | undefined
 const unhandled: unknown[] = []
@@ -64,6 +64,63 @@ function expectedDigest(total: number, chunk = 64 * 1024): string {
   for (let at = 0; at < total; at += chunk) hash.update(Buffer.alloc(Math.min(chunk, total - at), at / chunk))
   return hash.digest('hex')
 }
+
+/**
+ * The holder works on the prototype's methods (a WeakMap entry, nothing written on the response),
+ * or, when the instance's methods were already replaced (compression mounted first, a second
+ * holder), by wrapping the instance's own. Every test below runs in both modes.
+ */
+type Mode = 'prototype' | 'instance'
+let mode: Mode = 'prototype'
+
+/** Pass-through instance wrappers, as a middleware mounted before the sessions would add. */
+function wrapInstance(res: ServerResponse): void {
+  for (const name of ['writeHead', 'flushHeaders', 'write', 'end'] as const) {
+    const inner = res[name] as (...args: unknown[]) => unknown
+    ;(res as unknown as Record<string, unknown>)[name] = function (this: ServerResponse, ...args: unknown[]) {
+      return inner.apply(this, args)
+    }
+  }
+}
+
+function listen(handler: Handler): Promise<Loopback> {
+  return listenOnLoopback((req, res) => {
+    if (mode === 'instance') wrapInstance(res)
+    handler(req, res)
+  })
+}
+
+describe('holdResponseHead in the common case', () => {
+  it('writes nothing on the response object: no own method or getter, held or not', async () => {
+    const added: string[][] = []
+    server = await listenOnLoopback((_req, res) => {
+      const before = new Set(Object.getOwnPropertyNames(res))
+      holdWithSlowCommit(res, { delayMs: 10, cookie: 'id=1' })
+      res.writeHead(200)
+      void res.headersSent
+      // Node itself sets statusCode and statusMessage; a method or an accessor would be ours.
+      const ours = (name: string): boolean => {
+        const descriptor = Object.getOwnPropertyDescriptor(res, name)!
+        return descriptor.get !== undefined || typeof descriptor.value === 'function'
+      }
+      res.end('x', () => added.push(Object.getOwnPropertyNames(res).filter((name) => !before.has(name) && ours(name))))
+    })
+    const response = await fetch(server.url)
+    expect(response.headers.getSetCookie()).toEqual(['id=1'])
+    await response.text()
+    await sleep(20)
+    expect(added).toEqual([[]])
+  })
+})
+
+for (const each of ['prototype', 'instance'] as const) {
+describe(`(${each} dispatch)`, () => {
+beforeEach(() => {
+  mode = each
+})
+afterEach(() => {
+  mode = 'prototype'
+})
 
 describe('holdResponseHead when shouldHold is false', () => {
   it('sends bytes identical to a response without the holder', async () => {
@@ -450,3 +507,5 @@ describe('holdResponseHead with a replacement Response', () => {
     expect(errors).toEqual([])
   })
 })
+})
+}

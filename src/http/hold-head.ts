@@ -1,4 +1,4 @@
-import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { ServerResponse, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import { writeWebResponse } from './send-response.js'
 
@@ -74,32 +74,69 @@ const INVALID_REASON = /[^\t\x20-\x7e\x80-\xff]/
  * ```
  */
 export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
+  const reported: Reported = { headSent: false, ended: false, needDrain: false, previous: undefined }
+  if (prototypeDispatches(res)) {
+    // The common case: one data property on the response and no wrapper of our own. Own methods or
+    // getters on a ServerResponse made Node's and Express's hot paths 10-15 µs slower a response
+    // (measured on Express 5), and so did a WeakMap from responses to state that closes over them
+    // (the garbage collector's ephemeron work), held or not.
+    ;(res as Held)[HELD] = { hooks, reported, holder: undefined, direct: false, reporting: false, piped: undefined }
+    res.on('pipe', recordPipe)
+    return
+  }
+  // A response whose methods someone already replaced on the instance (compression mounted first,
+  // a second holder, a subclass that overrides them): wrap the instance's own methods.
+  let piped: Set<Readable> | undefined
+  res.on('pipe', (source: Readable) => {
+    ;(piped ??= new Set()).add(source)
+  })
   const original: Originals = {
     writeHead: res.writeHead as unknown as Method,
     flushHeaders: res.flushHeaders as unknown as Method,
     write: res.write as unknown as Method,
     end: res.end as unknown as Method,
   }
+  const holder = createHolder(res, hooks, original, {
+    reported,
+    startHolding: false,
+    onHold: () => report(res as Reporting, reported),
+    pipedSources: () => piped,
+  })
+  res.writeHead = holder.writeHead as unknown as ServerResponse['writeHead']
+  res.flushHeaders = holder.flushHeaders as unknown as ServerResponse['flushHeaders']
+  res.write = holder.write as unknown as ServerResponse['write']
+  res.end = holder.end as unknown as ServerResponse['end']
+}
+
+/** How a holder learns of its surroundings: which getters to feed, and which streams were piped in. */
+interface HolderOptions {
+  reported: Reported
+  /** True when the decision to hold was already taken (prototype dispatch asks `shouldHold` itself). */
+  startHolding: boolean
+  /** Called once, when the response starts to be held: make the getters read `reported`. */
+  onHold(): void
+  pipedSources(): Set<Readable> | undefined
+}
+
+type HeadMethods = Record<'writeHead' | 'flushHeaders' | 'write' | 'end', Method>
+
+/** The holding logic for one response: what its writeHead, flushHeaders, write and end do. */
+function createHolder(res: ServerResponse, hooks: HoldHooks, original: Originals, options: HolderOptions): HeadMethods {
+  const { reported } = options
   let state: State = 'idle'
   let queue: HeldCall[] = []
   // True while our own replacement reply runs through the original methods: Node's write/end call
   // `this.writeHead` (our wrapper) from inside, and that call must go through.
   let internal = false
-  const reported: Reported = { headSent: false, ended: false, needDrain: false, previous: undefined }
   let backpressure = false
   let started = false
-  let piped: Set<Readable> | undefined
-
-  res.on('pipe', (source: Readable) => {
-    ;(piped ??= new Set()).add(source)
-  })
 
   /** At the first head-sending call: true when this response is to be held. */
   function decide(): boolean {
     if (hooks.shouldHold()) {
       state = 'holding'
       // Untouched responses keep Node's getters: shadowing them is the one costly step here.
-      report(res, reported)
+      options.onHold()
       return true
     }
     state = 'direct'
@@ -151,6 +188,7 @@ export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
     reported.needDrain = false
     const discarded = queue
     queue = []
+    const piped = options.pipedSources()
     const sources = piped === undefined ? [] : [...piped]
     for (const source of sources) source.unpipe(res)
     const ours = (method: 'write' | 'end') => (chunk?: Uint8Array): boolean => {
@@ -249,10 +287,96 @@ export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
     return this
   }
 
-  res.writeHead = writeHead as unknown as ServerResponse['writeHead']
-  res.flushHeaders = flushHeaders as unknown as ServerResponse['flushHeaders']
-  res.write = write as unknown as ServerResponse['write']
-  res.end = end as unknown as ServerResponse['end']
+  if (options.startHolding) {
+    state = 'holding'
+    options.onHold()
+  }
+  return { writeHead, flushHeaders, write, end } as HeadMethods
+}
+
+// --- prototype dispatch ----------------------------------------------------------------------
+
+/** A response held through the prototype's methods. */
+interface Entry {
+  hooks: HoldHooks
+  reported: Reported
+  /** Built at the first head-sending call, and only if the response is to be held. */
+  holder: HeadMethods | undefined
+  /** Decided not to hold: every call goes straight to Node. */
+  direct: boolean
+  /** The getters read `reported` (the response is held). */
+  reporting: boolean
+  piped: Set<Readable> | undefined
+}
+
+const HELD = Symbol('cloakroom.held')
+type Held = ServerResponse & { [HELD]?: Entry }
+const METHODS = ['writeHead', 'flushHeaders', 'write', 'end'] as const
+let dispatchers: HeadMethods | undefined
+
+function recordPipe(this: ServerResponse, source: Readable): void {
+  const entry = (this as Held)[HELD]
+  if (entry !== undefined) (entry.piped ??= new Set()).add(source)
+}
+
+/**
+ * Replaces `ServerResponse.prototype`'s writeHead, flushHeaders, write and end (and the three
+ * getters a handler consults) once, the first time a response is held, with functions that read the
+ * response's state from a symbol-keyed property and go straight to Node's own when it has none.
+ * Every other response in the process pays one property lookup per call.
+ */
+function patchPrototype(): HeadMethods {
+  if (dispatchers !== undefined) return dispatchers
+  const prototype = ServerResponse.prototype as unknown as Record<string, Method>
+  const original = Object.fromEntries(METHODS.map((name) => [name, prototype[name]!])) as Originals
+  const made = {} as HeadMethods
+  for (const name of METHODS) {
+    const node = original[name]
+    made[name] = function (this: ServerResponse, ...args: unknown[]): unknown {
+      const entry = (this as Held)[HELD]
+      if (entry === undefined || entry.direct) return node.apply(this, args)
+      let holder = entry.holder
+      if (holder === undefined) {
+        if (!entry.hooks.shouldHold()) {
+          entry.direct = true
+          return node.apply(this, args)
+        }
+        holder = entry.holder = createHolder(this, entry.hooks, original, {
+          reported: entry.reported,
+          startHolding: true,
+          onHold: () => void (entry.reporting = true),
+          pipedSources: () => entry.piped,
+        })
+      }
+      return holder[name].apply(this, args)
+    }
+    prototype[name] = made[name]
+  }
+  for (const [name, pick] of [
+    ['headersSent', (r: Reported) => r.headSent],
+    ['writableEnded', (r: Reported) => r.ended],
+    ['writableNeedDrain', (r: Reported) => r.needDrain],
+  ] as const) {
+    const inherited = inheritedGetter(ServerResponse.prototype as ServerResponse, name)
+    Object.defineProperty(ServerResponse.prototype, name, {
+      configurable: true,
+      enumerable: false,
+      get(this: ServerResponse): boolean {
+        const entry = (this as Held)[HELD]
+        if (entry !== undefined && entry.reporting && pick(entry.reported)) return true
+        return Boolean(inherited.call(this))
+      },
+    })
+  }
+  dispatchers = made
+  return made
+}
+
+/** Whether `res` reaches the prototype's methods (and is not held by us already). */
+function prototypeDispatches(res: ServerResponse): boolean {
+  if (!(res instanceof ServerResponse) || (res as Held)[HELD] !== undefined) return false
+  const methods = patchPrototype()
+  return res.writeHead === methods.writeHead && res.write === methods.write && res.end === methods.end && res.flushHeaders === methods.flushHeaders
 }
 
 /**

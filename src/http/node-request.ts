@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import type { Session } from '../core/session.js'
 
 /**
  * The request's `Cookie` header as one string. Node already joins repeated `Cookie` lines with
@@ -63,4 +64,35 @@ function requestUrl(req: IncomingMessage, protocol: string): URL {
       return new URL(`${protocol}//localhost/`)
     }
   }
+}
+
+const SESSION = Symbol('cloakroom.session')
+type Carrying = IncomingMessage & { [SESSION]?: Session<object> }
+
+/**
+ * Keeps the request's session on the request under a private symbol, for `getSession(req)`: it
+ * survives another middleware reassigning `req.session`, and unlike a WeakMap from requests to
+ * sessions it costs the garbage collector nothing extra (ephemerons are the expensive kind).
+ *
+ * @example
+ * ```ts
+ * attachSession(req, manager.begin(cookieHeaderOf(req)))
+ * attachedSession(req) // the same session
+ * ```
+ */
+export function attachSession(req: IncomingMessage, session: Session<object>): void {
+  ;(req as Carrying)[SESSION] = session
+}
+
+/**
+ * The session {@link attachSession} put on the request, if any.
+ *
+ * @example
+ * ```ts
+ * const session = attachedSession(req)
+ * if (session === undefined) throw new Error('mount the sessions middleware first')
+ * ```
+ */
+export function attachedSession(req: IncomingMessage): Session<object> | undefined {
+  return (req as Carrying)[SESSION]
 }

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { RegisteredData } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
@@ -6,7 +5,7 @@ import type { SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
 import { holdResponseHead } from '../../http/hold-head.js'
 import { nodeHeaderView } from '../../http/node-headers.js'
-import { cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
+import { attachedSession, attachSession, cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
 
 declare global {
   // Express declares its request type in this global namespace for exactly this kind of merge.
@@ -19,7 +18,6 @@ declare global {
   }
 }
 
-const sessionsByRequest = new WeakMap<IncomingMessage, Session<object>>()
 
 /**
  * Express middleware (Express 4 and 5) that gives every request a session at `req.session` and
@@ -55,7 +53,7 @@ export function sessions<Data extends object = RegisteredData>(options: SessionO
     // Typed by the global augmentation as Session<RegisteredData>; getSession<Data> gives the generic view.
     req.session = session as unknown as Session<RegisteredData>
     // Kept apart too, so getSession still finds ours if another middleware reassigns req.session.
-    sessionsByRequest.set(req, session)
+    attachSession(req, session)
     holdResponseHead(res, {
       shouldHold: () => manager.pending(session),
       beforeHead: () => manager.commit(session, { status: res.statusCode, headers: nodeHeaderView(res) }, describe(req)),
@@ -94,7 +92,7 @@ function webRequestOf(req: Request): globalThis.Request {
  * ```
  */
 export function getSession<Data extends object = RegisteredData>(req: Request): Session<Data> {
-  const session = sessionsByRequest.get(req)
+  const session = attachedSession(req)
   if (session === undefined) {
     throw new Error('cloakroom: no session on this request; mount app.use(sessions(options)) before this route')
   }

@@ -6,7 +6,7 @@ import type { SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
 import { holdResponseHead } from '../../http/hold-head.js'
 import { nodeHeaderView } from '../../http/node-headers.js'
-import { cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
+import { attachedSession, attachSession, cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
 
 /** A request handler that also receives the request's session. It may be sync or async. */
 export type SessionRequestHandler<Data extends object = RegisteredData> = (
@@ -25,7 +25,6 @@ export interface NodeSessionOptions extends SessionOptions {
   onHandlerError?: (error: unknown, req: IncomingMessage) => void
 }
 
-const sessionsByRequest = new WeakMap<IncomingMessage, Session<object>>()
 
 function reportToConsole(error: unknown, req: IncomingMessage): void {
   console.error(`cloakroom: the handler for ${req.method ?? 'GET'} ${req.url ?? '/'} threw`, error)
@@ -68,7 +67,7 @@ export function withSessions<Data extends object = RegisteredData>(
 
   return function cloakroomRequestListener(req: IncomingMessage, res: ServerResponse): void {
     const session = manager.begin(cookieHeaderOf(req))
-    sessionsByRequest.set(req, session)
+    attachSession(req, session)
     holdResponseHead(res, {
       shouldHold: () => manager.pending(session),
       beforeHead: () => manager.commit(session, { status: res.statusCode, headers: nodeHeaderView(res) }, describe(req)),
@@ -121,7 +120,7 @@ export function withSessions<Data extends object = RegisteredData>(
  * ```
  */
 export function getSession<Data extends object = RegisteredData>(req: IncomingMessage): Session<Data> {
-  const session = sessionsByRequest.get(req)
+  const session = attachedSession(req)
   if (session === undefined) {
     throw new Error('cloakroom: no session on this request; serve it through withSessions(options, handler)')
   }
