@@ -9,11 +9,11 @@
 import { writeFileSync } from 'node:fs'
 import { parseCookie, stringifySetCookie } from 'cookie'
 import { bench, do_not_optimize, group, run } from 'mitata'
-import { CookieStore, createSessionManager, MemoryStore, type HeaderView, type SessionStore } from '../../src/index.js'
-import { readCookie, setCookieWriter } from '../../src/cookie/session-cookie.js'
-import { cryptoProvider } from '../../src/crypto/node.js'
-import { keyBytes } from '../../src/crypto/keys.js'
-import type { CookieSealer } from '../../src/crypto/types.js'
+import { CookieStore, createSessionManager, MemoryStore, type HeaderView, type SessionStore } from '../../dist/index.js'
+import { readCookie, setCookieWriter } from '../../dist/cookie/session-cookie.js'
+import { cryptoProvider } from '../../dist/crypto/node.js'
+import { keyBytes } from '../../dist/crypto/keys.js'
+import type { CookieSealer } from '../../dist/crypto/types.js'
 import { SECRET } from '../servers/common.js'
 
 /** One micro benchmark's result. */

@@ -1,6 +1,6 @@
 // cloakroom on Express 5 through its Express adapter, store from BENCH_STORE.
 import express from 'express'
-import { getSession, sessions } from '../../src/adapters/express/index.js'
+import { getSession, sessions } from '../../dist/adapters/express/index.js'
 import { cloakroomOptions } from './cloakroom-store.js'
 import { announceReady, counterOf, listenPort } from './common.js'
 

@@ -1,6 +1,6 @@
 // cloakroom on Fastify through its Fastify plugin, store from BENCH_STORE.
 import Fastify from 'fastify'
-import { getSession, sessions } from '../../src/adapters/fastify/index.js'
+import { getSession, sessions } from '../../dist/adapters/fastify/index.js'
 import { cloakroomOptions } from './cloakroom-store.js'
 import { announceReady, counterOf, listenPort } from './common.js'
 

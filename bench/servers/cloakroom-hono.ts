@@ -1,7 +1,7 @@
 // cloakroom on Hono (on @hono/node-server) through its Hono adapter, store from BENCH_STORE.
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
-import { sessions, type SessionVariables } from '../../src/adapters/hono/index.js'
+import { sessions, type SessionVariables } from '../../dist/adapters/hono/index.js'
 import { cloakroomOptions } from './cloakroom-store.js'
 import { announceReady, counterOf, listenPort } from './common.js'
 

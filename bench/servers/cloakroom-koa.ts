@@ -1,6 +1,6 @@
 // cloakroom on Koa 3 through its Koa adapter, store from BENCH_STORE.
 import Koa from 'koa'
-import { getSession, sessions } from '../../src/adapters/koa/index.js'
+import { getSession, sessions } from '../../dist/adapters/koa/index.js'
 import { cloakroomOptions } from './cloakroom-store.js'
 import { announceReady, counterOf, listenPort } from './common.js'
 

@@ -1,6 +1,6 @@
 // cloakroom on node:http through its node adapter, store from BENCH_STORE.
 import { createServer } from 'node:http'
-import { withSessions } from '../../src/adapters/node/index.js'
+import { withSessions } from '../../dist/adapters/node/index.js'
 import { cloakroomOptions } from './cloakroom-store.js'
 import { announceReady, counterOf, listenPort } from './common.js'
 

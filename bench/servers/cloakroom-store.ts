@@ -7,8 +7,8 @@
  */
 import { mkdirSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import type { SessionOptions, SessionStore } from '../../src/index.js'
-import { CookieStore, MemoryStore } from '../../src/index.js'
+import type { SessionOptions, SessionStore } from '../../dist/index.js'
+import { CookieStore, MemoryStore } from '../../dist/index.js'
 import { SECRET } from './common.js'
 
 /**
@@ -27,7 +27,7 @@ export async function openStore(name = process.env['BENCH_STORE'] ?? 'memory'): 
       return new MemoryStore()
     case 'redis': {
       const { createClient } = await import('redis')
-      const { RedisStore } = await import('../../src/stores/redis/index.js')
+      const { RedisStore } = await import('../../dist/stores/redis/index.js')
       const client = createClient({ url: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379' })
       client.on('error', (error: Error) => console.error(`redis: ${error.message}`))
       await client.connect()
@@ -35,7 +35,7 @@ export async function openStore(name = process.env['BENCH_STORE'] ?? 'memory'): 
     }
     case 'postgres': {
       const { default: pg } = await import('pg')
-      const { PostgresStore } = await import('../../src/stores/postgres/index.js')
+      const { PostgresStore } = await import('../../dist/stores/postgres/index.js')
       const pool = new pg.Pool({
         host: process.env['PGHOST'] ?? '127.0.0.1',
         port: Number(process.env['PGPORT'] ?? 5432),
@@ -50,7 +50,7 @@ export async function openStore(name = process.env['BENCH_STORE'] ?? 'memory'): 
     }
     case 'sqlite': {
       const { default: Database } = await import('better-sqlite3')
-      const { SqliteStore } = await import('../../src/stores/sqlite/index.js')
+      const { SqliteStore } = await import('../../dist/stores/sqlite/index.js')
       const folder = fileURLToPath(new URL('../.work/', import.meta.url))
       mkdirSync(folder, { recursive: true })
       const file = `${folder}sessions-${process.pid}.db`

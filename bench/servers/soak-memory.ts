@@ -1,8 +1,8 @@
 // The soak server: cloakroom on node:http with a bounded memory store, plus /stats so the soak can
 // show how many records the store holds.
 import { createServer } from 'node:http'
-import { withSessions } from '../../src/adapters/node/index.js'
-import { MemoryStore } from '../../src/index.js'
+import { withSessions } from '../../dist/adapters/node/index.js'
+import { MemoryStore } from '../../dist/index.js'
 import { announceReady, counterOf, listenPort, SECRET } from './common.js'
 
 const store = new MemoryStore({
