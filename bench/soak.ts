@@ -1,5 +1,5 @@
 /**
- * The memory soak: a million distinct sessions (SOAK_SESSIONS) created against cloakroom's memory
+ * The memory soak: four million distinct sessions (SOAK_SESSIONS), about three minutes here, created against cloakroom's memory
  * store on node:http, with the server's resident memory sampled every second. Writes
  * `results/soak.json` and `results/soak.svg`, then regenerates the report. `tsx bench/soak.ts`.
  *
@@ -31,7 +31,7 @@ export interface SoakResults {
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url))
-const sessions = Number(process.env['SOAK_SESSIONS'] ?? 1_000_000)
+const sessions = Number(process.env['SOAK_SESSIONS'] ?? 4_000_000)
 const maxEntries = 100_000
 const maxBytes = 64 * 1024 * 1024
 const MIB = 2 ** 20
