@@ -9,10 +9,8 @@
  *
  * @module
  */
-import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { cpus, totalmem, release } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { allTargets, type Route, type Target } from './matrix.js'
@@ -23,6 +21,7 @@ import { startServer } from './lib/server-process.js'
 import { checkSessionsWork, makeSessions, sumCounters } from './lib/sessions.js'
 import { writeReport } from './report.js'
 import { runMicro } from './micro/run-micro.js'
+import { canPinApart, freePort } from './lib/host.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url))
@@ -36,30 +35,14 @@ const settings = {
   seconds: numberFrom('BENCH_SECONDS', 1),
   passes: numberFrom('BENCH_PASSES', 3),
   warmupSeconds: 0.7,
-  pinned: hasTaskset() && cpus().length >= 2,
+  pinned: canPinApart(),
 }
 const CONTENTION_SESSIONS = 8
 const CONTENTION_REQUESTS = 3000
 const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'
 let loadgenWarm = false
 
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no free port')
-  return address.port
-}
 
 async function measureTarget(target: Target, loadgen: LoadGenerator): Promise<TargetResult> {
   const port = await freePort()

@@ -5,15 +5,13 @@
  *
  * @module
  */
-import { execFileSync } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { renderLine } from './lib/chart.js'
 import { startLoadGenerator } from './lib/loadgen-process.js'
 import { startServer } from './lib/server-process.js'
 import { writeReport } from './report.js'
+import { canPinApart, freePort } from './lib/host.js'
 
 /** What `results/soak.json` holds. */
 export interface SoakResults {
@@ -36,25 +34,9 @@ const maxEntries = 100_000
 const maxBytes = 64 * 1024 * 1024
 const MIB = 2 ** 20
 
-function pinnable(): boolean {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' })
-    return cpus().length >= 2
-  } catch {
-    return false
-  }
-}
 
-async function freePort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const address = probe.address()
-  await new Promise<void>((resolve) => probe.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no free port')
-  return address.port
-}
 
-const pinned = pinnable()
+const pinned = canPinApart()
 const port = await freePort()
 const server = await startServer({
   file: 'bench/servers/soak-memory.ts',
