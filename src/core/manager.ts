@@ -1,5 +1,5 @@
 import { setCookieWriter, readCookie, type SetCookieWriter } from '../cookie/session-cookie.js'
-import type { CookieSealer, CryptoProvider } from '../crypto/types.js'
+import type { CookieSealer, CryptoProvider, OpenedValue } from '../crypto/types.js'
 import { applyChanges } from './change-set.js'
 import type { HeaderView, ResponseView, SessionEngine } from './engine.js'
 import { CloakroomError, CookieTooLargeError, StoreError } from './errors.js'
@@ -153,14 +153,20 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
 
   // SessionBackend: what a session asks of its manager.
 
-  async openCookie(value: string): Promise<OpenedCookie | null> {
-    const { logger } = this.options
+  openCookie(value: string): OpenedCookie | null | Promise<OpenedCookie | null> {
     if (value.length === 0 || value.length > MAX_COOKIE_VALUE) {
-      if (value.length > 0) logger.debug(`cloakroom: ignored an oversized session cookie [${fingerprint(value)}]`)
+      if (value.length > 0) this.options.logger.debug(`cloakroom: ignored an oversized session cookie [${fingerprint(value)}]`)
       return null
     }
-    const sealer = this.#sealer === undefined ? (this.#sealer = this.#provider.createSealer(this.#sealerOptions())) : this.#sealer
-    const opened = await (await sealer).open(value)
+    // node:crypto answers synchronously: no promise on this path unless the provider needs one.
+    const sealer = this.#sealerNow()
+    if (sealer instanceof Promise) return sealer.then((ready) => ready.open(value)).then((opened) => this.#verified(value, opened))
+    const opened = sealer.open(value)
+    return opened instanceof Promise ? opened.then((settled) => this.#verified(value, settled)) : this.#verified(value, opened)
+  }
+
+  #verified(value: string, opened: OpenedValue | null): OpenedCookie | null {
+    const { logger } = this.options
     const parsed = opened === null ? null : parsePlaintext(opened.plaintext)
     if (opened === null || parsed === null) {
       logger.debug(`cloakroom: ignored a session cookie that did not verify [${fingerprint(value)}]`)
@@ -170,7 +176,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
       logger.debug(`cloakroom: ignored a session cookie past its absolute timeout [${fingerprint(value)}]`)
       return null
     }
-    return { ...parsed, stale: opened.stale }
+    return { id: parsed.id, absoluteExpiresAt: parsed.absoluteExpiresAt, stale: opened.stale }
   }
 
   async load(id: string): Promise<SessionRecord | null> {
@@ -180,9 +186,25 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     return record
   }
 
-  async #seal(id: string, absoluteExpiresAt: number | null): Promise<string> {
-    const sealer = this.#sealer === undefined ? (this.#sealer = this.#provider.createSealer(this.#sealerOptions())) : this.#sealer
-    return (await sealer).seal(plaintextOf(id, absoluteExpiresAt))
+  /** The sealer, created on first use; once a WebCrypto sealer is ready, the ready one itself. */
+  #sealerNow(): CookieSealer | Promise<CookieSealer> {
+    if (this.#sealer === undefined) {
+      const made = this.#provider.createSealer(this.#sealerOptions())
+      this.#sealer = made
+      if (made instanceof Promise) {
+        made.then(
+          (ready) => void (this.#sealer = ready),
+          () => void (this.#sealer = undefined),
+        )
+      }
+    }
+    return this.#sealer
+  }
+
+  #seal(id: string, absoluteExpiresAt: number | null): string | Promise<string> {
+    const sealer = this.#sealerNow()
+    const plaintext = plaintextOf(id, absoluteExpiresAt)
+    return sealer instanceof Promise ? sealer.then((ready) => ready.seal(plaintext)) : sealer.seal(plaintext)
   }
 
   #sealerOptions(): { keys: Uint8Array[]; mode: 'private' | 'signed'; cookieName: string } {
@@ -204,11 +226,13 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     const status = state.status
     if (status === SessionStatus.Purged) {
       if (state.cookieValue === undefined) return NONE
-      const opened = await state.openCookie()
+      const opening = state.openCookie()
+      const opened = opening instanceof Promise ? await opening : opening
       if (opened !== null) await store.delete(opened.id)
       return REMOVE
     }
-    const opened = state.cookieValue === undefined ? null : await state.openCookie()
+    const opening = state.openCookie()
+    const opened = opening instanceof Promise ? await opening : opening
     // A cookie whose record was already missing when the handler read it is no session at all.
     const existing = opened !== null && !(state.loaded && state.record === null) ? opened : null
     if (status === SessionStatus.Unchanged) {
@@ -246,15 +270,16 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
    * id, with its expiry inside: its value is re-sealed on every write or touch, even when the new
    * record happens to read the same (two requests in one millisecond).
    */
-  async #reissue(state: SessionHandle<Data>, opened: OpenedCookie, id: string, resendSameValue: boolean): Promise<Outcome> {
+  #reissue(state: SessionHandle<Data>, opened: OpenedCookie, id: string, resendSameValue: boolean): Outcome | Promise<Outcome> {
     const { absoluteExpiresAt } = opened
     if (id !== opened.id || opened.stale || !this.options.store.canInvalidate) return this.#sealed(id, absoluteExpiresAt)
     if (!resendSameValue) return NONE
     return { kind: 'set', value: state.cookieValue as string, absoluteExpiresAt }
   }
 
-  async #sealed(id: string, absoluteExpiresAt: number | null): Promise<Outcome> {
-    return { kind: 'set', value: await this.#seal(id, absoluteExpiresAt), absoluteExpiresAt }
+  #sealed(id: string, absoluteExpiresAt: number | null): Outcome | Promise<Outcome> {
+    const value = this.#seal(id, absoluteExpiresAt)
+    return typeof value === 'string' ? { kind: 'set', value, absoluteExpiresAt } : value.then((sealed) => ({ kind: 'set', value: sealed, absoluteExpiresAt }))
   }
 
   #gone(): Outcome {

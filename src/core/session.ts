@@ -65,7 +65,7 @@ export interface OpenedCookie {
 
 /** What a session asks of its manager. */
 export interface SessionBackend {
-  openCookie(value: string): Promise<OpenedCookie | null>
+  openCookie(value: string): OpenedCookie | null | Promise<OpenedCookie | null>
   load(id: string): Promise<SessionRecord | null>
 }
 
@@ -113,7 +113,7 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
   #status: SessionStatus = SessionStatus.Unchanged
   /** The current data, valid once `loaded`. */
   #data: Record<string, Json> = {}
-  #opened: Promise<OpenedCookie | null> | undefined
+  #opened: OpenedCookie | null | Promise<OpenedCookie | null> | undefined
   #loading: Promise<void> | undefined
   readonly #backend: SessionBackend
 
@@ -126,10 +126,15 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
     return this.#status
   }
 
-  /** Opens the request's cookie once; `null` when there is none or it does not verify. */
-  openCookie(): Promise<OpenedCookie | null> {
+  /**
+   * Opens the request's cookie once; `null` when there is none or it does not verify. Synchronous
+   * when the crypto is (node:crypto), so the common path pays no promise for it.
+   */
+  openCookie(): OpenedCookie | null | Promise<OpenedCookie | null> {
     if (this.#opened === undefined) {
-      this.#opened = this.cookieValue === undefined ? Promise.resolve(null) : this.#backend.openCookie(this.cookieValue)
+      const opening = this.cookieValue === undefined ? null : this.#backend.openCookie(this.cookieValue)
+      this.#opened = opening
+      if (opening instanceof Promise) opening.then((opened) => void (this.#opened = opened), () => undefined)
     }
     return this.#opened
   }
@@ -233,7 +238,8 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
   async #fetch(): Promise<void> {
     let record: SessionRecord | null = null
     try {
-      const opened = await this.openCookie()
+      const opening = this.openCookie()
+      const opened = opening instanceof Promise ? await opening : opening
       if (opened !== null) record = await this.#backend.load(opened.id)
     } catch (error) {
       this.error = error instanceof StoreError ? error : new StoreError('backend', 'the session store failed to load a session', { cause: error })
