@@ -1,7 +1,7 @@
 import { setCookieWriter, readCookie, type SetCookieWriter } from '../cookie/session-cookie.js'
 import type { CookieSealer, CryptoProvider, OpenedValue } from '../crypto/types.js'
 import { applyChanges } from './change-set.js'
-import type { HeaderView, ResponseView, SessionEngine } from './engine.js'
+import type { ResponseView, SessionEngine } from './engine.js'
 import { CloakroomError, CookieTooLargeError, StoreError } from './errors.js'
 import { fingerprint } from './logger.js'
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js'
@@ -319,4 +319,3 @@ export function createManager<Data extends object = RegisteredData>(options: Ses
   return new Manager<Data>(options, provider)
 }
 
-export type { HeaderView }

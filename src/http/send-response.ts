@@ -90,28 +90,23 @@ export async function writeWebResponse(res: ServerResponse, response: Response, 
 
 /** Resolves when a full socket buffer has room again, or at once when it never will. */
 function drained(res: ServerResponse): Promise<void> {
-  if (res.destroyed || !res.writableNeedDrain) return Promise.resolve()
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done)
-      res.off('close', done)
-      resolve()
-    }
-    res.on('drain', done)
-    res.on('close', done)
-  })
+  return res.destroyed || !res.writableNeedDrain ? Promise.resolve() : eventOrClose(res, 'drain')
 }
 
 /** Resolves when the reply has been handed to the socket, or the connection closed first. */
 function settled(res: ServerResponse): Promise<void> {
-  if (res.writableFinished || res.destroyed) return Promise.resolve()
+  return res.writableFinished || res.destroyed ? Promise.resolve() : eventOrClose(res, 'finish')
+}
+
+/** Resolves at the first `event` or `'close'`, whichever comes first, leaving no listener behind. */
+function eventOrClose(res: ServerResponse, event: 'drain' | 'finish'): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
-      res.off('finish', done)
+      res.off(event, done)
       res.off('close', done)
       resolve()
     }
-    res.on('finish', done)
+    res.on(event, done)
     res.on('close', done)
   })
 }

@@ -318,72 +318,56 @@ describe.skipIf(!env)('PostgresStore against PostgreSQL', () => {
       expect(await rowCount(store)).toBe(0)
     })
 
-    it('a purge queued behind a renew on the row lock still ends the renewed session', async () => {
-      const store = await makeStore()
+    /**
+     * Locks the row of `id` in a transaction of its own, starts `calls` one by one (each queued on
+     * the lock before the next starts), commits, and returns what each call resolved to.
+     */
+    async function queuedBehindRowLock(store: PostgresStore, id: string, calls: (() => Promise<unknown>)[]): Promise<unknown[]> {
       const table = tables.get(store)!
-      const id = await store.create(record({ a: 1 }), MINUTE)
       const locker = await run.pool.connect()
       try {
         await locker.query('BEGIN')
         await locker.query(`SELECT 1 FROM ${qualified(store)} WHERE key = $1 FOR UPDATE`, [storageKey(id)])
-        const renewing = store.renew(id, set({ b: 2 }), MINUTE)
-        await waitForLockWaiters(run.pool, table, 1)
-        const deleting = store.delete(id)
-        await waitForLockWaiters(run.pool, table, 2)
+        const pending: Promise<unknown>[] = []
+        for (const call of calls) {
+          pending.push(call())
+          await waitForLockWaiters(run.pool, table, pending.length)
+        }
         await locker.query('COMMIT')
-        const renewed = await renewing
-        await deleting
-        expect(typeof renewed).toBe('string')
-        expect(await store.load(renewed as string)).toBeNull()
-        expect(await rowCount(store)).toBe(0)
+        return await Promise.all(pending)
       } finally {
         locker.release()
       }
+    }
+
+    it('a purge queued behind a renew on the row lock still ends the renewed session', async () => {
+      const store = await makeStore()
+      const id = await store.create(record({ a: 1 }), MINUTE)
+      const [renewed] = await queuedBehindRowLock(store, id, [() => store.renew(id, set({ b: 2 }), MINUTE), () => store.delete(id)])
+      expect(typeof renewed).toBe('string')
+      expect(await store.load(renewed as string)).toBeNull()
+      expect(await rowCount(store)).toBe(0)
     })
 
     it('a renew queued behind a purge returns GONE and creates nothing', async () => {
       const store = await makeStore()
-      const table = tables.get(store)!
       const id = await store.create(record({ a: 1 }), MINUTE)
-      const locker = await run.pool.connect()
-      try {
-        await locker.query('BEGIN')
-        await locker.query(`SELECT 1 FROM ${qualified(store)} WHERE key = $1 FOR UPDATE`, [storageKey(id)])
-        const deleting = store.delete(id)
-        await waitForLockWaiters(run.pool, table, 1)
-        const renewing = store.renew(id, set({ b: 2 }), MINUTE)
-        await waitForLockWaiters(run.pool, table, 2)
-        await locker.query('COMMIT')
-        await deleting
-        expect(await renewing).toBe(GONE)
-        expect(await rowCount(store)).toBe(0)
-      } finally {
-        locker.release()
-      }
+      const [, renewing] = await queuedBehindRowLock(store, id, [() => store.delete(id), () => store.renew(id, set({ b: 2 }), MINUTE)])
+      expect(renewing).toBe(GONE)
+      expect(await rowCount(store)).toBe(0)
     })
 
     it('an apply queued behind a renew returns GONE, and a renew queued behind an apply carries its change', async () => {
       const store = await makeStore()
-      const table = tables.get(store)!
       const id = await store.create(record({ a: 1 }), MINUTE)
-      const locker = await run.pool.connect()
-      try {
-        await locker.query('BEGIN')
-        await locker.query(`SELECT 1 FROM ${qualified(store)} WHERE key = $1 FOR UPDATE`, [storageKey(id)])
-        const applying = store.apply(id, set({ first: 1 }), MINUTE)
-        await waitForLockWaiters(run.pool, table, 1)
-        const renewing = store.renew(id, set({ second: 2 }), MINUTE)
-        await waitForLockWaiters(run.pool, table, 2)
-        const late = store.apply(id, set({ third: 3 }), MINUTE)
-        await waitForLockWaiters(run.pool, table, 3)
-        await locker.query('COMMIT')
-        expect(await applying).toBe(id)
-        const renewed = (await renewing) as string
-        expect(await late).toBe(GONE)
-        expect((await store.load(renewed))?.data).toEqual({ a: 1, first: 1, second: 2 })
-      } finally {
-        locker.release()
-      }
+      const [applied, renewed, late] = await queuedBehindRowLock(store, id, [
+        () => store.apply(id, set({ first: 1 }), MINUTE),
+        () => store.renew(id, set({ second: 2 }), MINUTE),
+        () => store.apply(id, set({ third: 3 }), MINUTE),
+      ])
+      expect(applied).toBe(id)
+      expect(late).toBe(GONE)
+      expect((await store.load(renewed as string))?.data).toEqual({ a: 1, first: 1, second: 2 })
     })
   })
 })
