@@ -14,7 +14,19 @@ export type { Register, RegisteredData } from './core/register.js'
 export type { Json, SessionData } from './core/json.js'
 export type { Logger } from './core/logger.js'
 export type { StandardSchemaV1 } from './core/standard-schema.js'
-export { GONE, type Gone, type SessionStore, type SessionRecord, type ChangeSet } from './core/store.js'
+export {
+  GONE,
+  EXPIRED,
+  RENEWED,
+  MARKER_WINDOW_MS,
+  type Gone,
+  type Expired,
+  type Renewed,
+  type Missing,
+  type SessionStore,
+  type SessionRecord,
+  type ChangeSet,
+} from './core/store.js'
 export { applyChanges } from './core/change-set.js'
 export {
   CloakroomError,

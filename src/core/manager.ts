@@ -9,7 +9,7 @@ import type { RegisteredData } from './register.js'
 import { commitToResponse, markNoStore, varyOnCookie } from './response-headers.js'
 import { SessionHandle, type OpenedCookie, type Session, type SessionBackend } from './session.js'
 import { SessionStatus } from './status.js'
-import { GONE, type SessionRecord } from './store.js'
+import { EXPIRED, GONE, RENEWED, type Missing, type SessionRecord } from './store.js'
 
 /** Browsers drop a `Set-Cookie` line longer than this (name, value and attributes). */
 const MAX_SET_COOKIE_BYTES = 4096
@@ -220,7 +220,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     return Math.max(0, Math.min(ttl, Math.floor((absoluteExpiresAt - Date.now()) / 1000)))
   }
 
-  /** The store calls of the response decision table (DESIGN.md §3, after actix's §3.4). */
+  /** The store calls of the response decision table (docs/design-notes.md, after actix-session's). */
   async #persist(state: SessionHandle<Data>): Promise<Outcome> {
     const { store, ttlMs, extendOn, persistent } = this.options
     const status = state.status
@@ -233,35 +233,56 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     }
     const opening = state.openCookie()
     const opened = opening instanceof Promise ? await opening : opening
-    // A cookie whose record was already missing when the handler read it is no session at all.
-    const existing = opened !== null && !(state.loaded && state.record === null) ? opened : null
     if (status === SessionStatus.Unchanged) {
-      if (existing === null) return NONE
+      // A cookie whose record was already missing when the handler read it: nothing to keep alive.
+      if (opened === null || (state.loaded && state.record === null)) return NONE
       if (extendOn === 'every-request') {
-        const id = await store.touch(existing.id, ttlMs)
-        if (id === GONE) return this.#gone()
-        return this.#reissue(state, existing, id, persistent)
+        const id = await store.touch(opened.id, ttlMs)
+        if (typeof id !== 'string') return this.#missing(id, state)
+        return this.#reissue(state, opened, id, persistent)
       }
       // Only reached when the handler read the session: re-seal a cookie sealed under an older key.
-      return existing.stale ? this.#reissue(state, existing, existing.id, true) : NONE
+      return opened.stale ? this.#reissue(state, opened, opened.id, true) : NONE
     }
-    if (existing !== null) {
-      const id =
-        status === SessionStatus.Renewed
-          ? await store.renew(existing.id, state.changes, ttlMs)
-          : await store.apply(existing.id, state.changes, ttlMs)
-      if (id === GONE) return this.#gone()
-      // A renewed session always gets a freshly sealed value, even from a store whose id is the record.
-      if (status === SessionStatus.Renewed) return this.#sealed(id, existing.absoluteExpiresAt)
-      return this.#reissue(state, existing, id, persistent)
-    }
-    // No live session: create one, but only if there is something to keep (an empty one is never stored).
+    if (opened === null) return this.#create(state)
+    // Even when the handler's read found no record, the store is asked: only it knows whether the
+    // record expired (start afresh), was purged (drop) or was renewed away (leave the cookie alone).
+    const id =
+      status === SessionStatus.Renewed
+        ? await store.renew(opened.id, state.changes, ttlMs)
+        : await store.apply(opened.id, state.changes, ttlMs)
+    if (typeof id !== 'string') return this.#missing(id, state)
+    // A renewed session always gets a freshly sealed value, even from a store whose id is the record.
+    if (status === SessionStatus.Renewed) return this.#sealed(id, opened.absoluteExpiresAt)
+    return this.#reissue(state, opened, id, persistent)
+  }
+
+  /** A fresh session holding the request's changes, if they leave anything to keep (an empty one is never stored). */
+  async #create(state: SessionHandle<Data>): Promise<Outcome> {
     const data = applyChanges({}, state.changes)
     if (Object.keys(data).length === 0) return NONE
     const now = Date.now()
     const { absoluteTimeoutMs } = this.options
     const absoluteExpiresAt = absoluteTimeoutMs === null ? null : now + absoluteTimeoutMs
-    return this.#sealed(await store.create({ data, createdAt: now, absoluteExpiresAt }, ttlMs), absoluteExpiresAt)
+    return this.#sealed(await this.options.store.create({ data, createdAt: now, absoluteExpiresAt }, this.options.ttlMs), absoluteExpiresAt)
+  }
+
+  /**
+   * The store found no record for the request's id. Expired or unknown: a write starts a fresh
+   * session (a login after a long pause works at once). Purged moments ago: the write is dropped
+   * and the cookie cleared (purge wins). Renewed away: the write is dropped and the cookie left
+   * alone, because the browser holds or is receiving the new id.
+   */
+  #missing(reason: Missing, state: SessionHandle<Data>): Outcome | Promise<Outcome> {
+    const { logger } = this.options
+    if (reason === EXPIRED) return state.status === SessionStatus.Unchanged ? NONE : this.#create(state)
+    if (reason === RENEWED) {
+      logger.debug("cloakroom: the session was renewed by another request; this request's changes were dropped and its cookie left alone")
+      return NONE
+    }
+    if (reason !== GONE) throw new StoreError('backend', `the session store answered ${String(reason)}; expected an id, GONE, RENEWED or EXPIRED`)
+    logger.warn("cloakroom: the session was purged while a request was using it; that request's changes were dropped and its cookie cleared")
+    return REMOVE
   }
 
   /**
@@ -280,13 +301,6 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
   #sealed(id: string, absoluteExpiresAt: number | null): Outcome | Promise<Outcome> {
     const value = this.#seal(id, absoluteExpiresAt)
     return typeof value === 'string' ? { kind: 'set', value, absoluteExpiresAt } : value.then((sealed) => ({ kind: 'set', value: sealed, absoluteExpiresAt }))
-  }
-
-  #gone(): Outcome {
-    this.options.logger.warn(
-      'cloakroom: the session ended (purged, renewed or expired) while a request was using it; that request\'s changes were dropped and its cookie cleared',
-    )
-    return REMOVE
   }
 
   async #fail(error: unknown, request: Request | undefined): Promise<Response> {

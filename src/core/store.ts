@@ -33,18 +33,67 @@ export interface ChangeSet {
 }
 
 /**
- * Returned by `apply`, `renew` and `touch` when the record no longer exists (purged, expired or
- * renewed away). The manager then drops the write: a vanished session is never recreated.
+ * Returned by `apply`, `renew` and `touch` when the record was **ended by `delete` moments ago** (a
+ * logout, within the 60 s window its marker lives). The manager drops the write and clears the
+ * cookie: purge wins every race. A store that cannot tell why a record is missing may return
+ * `GONE` for every case; that is safe, but then a write to an expired session is dropped instead
+ * of starting a fresh one (see {@link EXPIRED}).
  *
  * @example
  * ```ts
- * if ((await store.apply(id, changes, ttl)) === GONE) console.log('session ended meanwhile')
+ * if ((await store.apply(id, changes, ttl)) === GONE) console.log('logged out meanwhile')
  * ```
  */
 export const GONE: unique symbol = Symbol.for('cloakroom.gone')
 
 /** The type of {@link GONE}. */
 export type Gone = typeof GONE
+
+/**
+ * Returned by `apply`, `renew` and `touch` when there is **no record and no marker** for the id: it
+ * expired, was evicted, was lost with a flushed or restarted backend, or never existed. The manager
+ * then starts a fresh session (a new id and a new `createdAt`) holding the request's changes, so a
+ * login or an "add to cart" after a long pause works on the first try.
+ *
+ * @example
+ * ```ts
+ * if ((await store.touch(id, ttl)) === EXPIRED) console.log('idle too long')
+ * ```
+ */
+export const EXPIRED: unique symbol = Symbol.for('cloakroom.expired')
+
+/** The type of {@link EXPIRED}. */
+export type Expired = typeof EXPIRED
+
+/**
+ * Returned by `apply`, `renew` and `touch` when the id was **renewed away** moments ago (its
+ * forwarding marker exists). The manager drops the write and leaves the cookie alone: the browser
+ * already holds, or is about to receive, the new id, and clearing or replacing the cookie would log
+ * the user out right after logging in.
+ *
+ * @example
+ * ```ts
+ * if ((await store.apply(id, changes, ttl)) === RENEWED) console.log('a newer id took over')
+ * ```
+ */
+export const RENEWED: unique symbol = Symbol.for('cloakroom.renewed')
+
+/** The type of {@link RENEWED}. */
+export type Renewed = typeof RENEWED
+
+/**
+ * Why a write found no record: {@link GONE} (deleted moments ago), {@link RENEWED} (renewed away
+ * moments ago) or {@link EXPIRED} (expired, evicted or never existed).
+ *
+ * @example
+ * ```ts
+ * const result: string | Missing = await store.apply(id, changes, ttl)
+ * ```
+ */
+export type Missing = Gone | Renewed | Expired
+
+/** How long the markers left by `renew` (forwarding) and `delete` (purge) answer, in milliseconds. */
+export const MARKER_WINDOW_MS = 60_000
 
 /**
  * The contract every store implements. Durations are milliseconds. See the README's
@@ -65,16 +114,24 @@ export interface SessionStore {
   create(record: SessionRecord, ttlMs: number): Promise<string>
   /**
    * Applies the change set atomically to an existing, unexpired record and moves its expiry to
-   * `min(now + ttlMs, absoluteExpiresAt)`. Returns the id the cookie must now carry, or `GONE`.
+   * `min(now + ttlMs, absoluteExpiresAt)`. Returns the id the cookie must now carry or, when there
+   * is no live record, why: `GONE` (a purge marker), `RENEWED` (a forwarding marker) or `EXPIRED`
+   * (neither). Never creates a record.
    */
-  apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone>
+  apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing>
   /**
    * Moves the record to a new id with the change set applied, keeping `createdAt` and
-   * `absoluteExpiresAt`, in one atomic step. The old id stops answering at once.
+   * `absoluteExpiresAt`, in one atomic step. The old id stops answering at once and keeps a
+   * forwarding marker to the new one for {@link MARKER_WINDOW_MS}. Without a live record, answers
+   * as `apply` does.
    */
-  renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone>
-  /** Moves the expiry as `apply` does with no changes. */
-  touch(id: string, ttlMs: number): Promise<string | Gone>
-  /** Ends the session; idempotent, and follows a renew's forwarding marker for 60 s. */
+  renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing>
+  /** Moves the expiry as `apply` does with no changes, and answers as `apply` does. */
+  touch(id: string, ttlMs: number): Promise<string | Missing>
+  /**
+   * Ends the session; idempotent. Follows a renew's forwarding markers that are still within their
+   * window (never an older one), and leaves a purge marker on every id it ended, so that a write
+   * racing the logout is answered `GONE` for {@link MARKER_WINDOW_MS}.
+   */
   delete(id: string): Promise<void>
 }

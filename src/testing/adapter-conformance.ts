@@ -4,7 +4,7 @@ import { StoreError } from '../core/errors.js'
 import type { Json } from '../core/json.js'
 import type { SessionOptions } from '../core/options.js'
 import type { Session } from '../core/session.js'
-import type { ChangeSet, Gone, SessionRecord, SessionStore } from '../core/store.js'
+import type { ChangeSet, Missing, SessionRecord, SessionStore } from '../core/store.js'
 import type { ConformanceTestApi } from './store-conformance.js'
 
 /** What a route of the suite answers; the harness turns it into its framework's response. */
@@ -122,15 +122,15 @@ class SwitchableStore implements SessionStore {
     this.#check()
     return this.inner.create(record, ttlMs)
   }
-  async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
+  async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
     this.#check()
     return this.inner.apply(id, changes, ttlMs)
   }
-  async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
+  async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
     this.#check()
     return this.inner.renew(id, changes, ttlMs)
   }
-  async touch(id: string, ttlMs: number): Promise<string | Gone> {
+  async touch(id: string, ttlMs: number): Promise<string | Missing> {
     this.#check()
     return this.inner.touch(id, ttlMs)
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import type { Json } from '../core/json.js'
-import { GONE } from '../core/store.js'
-import type { ChangeSet, SessionRecord, SessionStore } from '../core/store.js'
+import { EXPIRED, GONE, RENEWED } from '../core/store.js'
+import type { ChangeSet, Missing, SessionRecord, SessionStore } from '../core/store.js'
 
 /**
  * The test functions the suite registers its cases with: vitest's, node:test's, or any runner's
@@ -47,6 +47,13 @@ export interface StoreConformanceOptions {
    * server-side state assert the stateless behaviour instead (a replayed id still loads).
    */
   canInvalidate?: boolean
+  /**
+   * Ends the window of every forwarding and purge marker the store holds now, as if
+   * `MARKER_WINDOW_MS` had passed, while records stay live (for example: move an injected clock
+   * forward, or set the markers' expiry into the past in the backend). When given, the suite checks
+   * that no marker is honoured after its window. Omit it only when the backend offers no way.
+   */
+  expireMarkers?(store: SessionStore): Promise<void>
 }
 
 const MINUTE = 60_000
@@ -58,6 +65,23 @@ const PAST_SHORT_TTL = 500
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 const NO_CHANGES: ChangeSet = { clear: false, set: {}, remove: [] }
+const LONG_TTL = 30 * 60_000
+
+const MISSING_NAMES = new Map<unknown, string>([
+  [GONE, 'GONE'],
+  [EXPIRED, 'EXPIRED'],
+  [RENEWED, 'RENEWED'],
+])
+
+/** Asserts a write's answer by name, so a failure says `EXPIRED` rather than `Symbol(...)`. */
+function assertAnswer(actual: string | Missing, expected: Missing, what: string): void {
+  const name = (value: unknown): string => MISSING_NAMES.get(value) ?? `an id (${typeof value})`
+  assert.equal(name(actual), name(expected), `${what} answered ${name(actual)}, expected ${name(expected)}`)
+}
+
+function isMissing(value: string | Missing): value is Missing {
+  return typeof value !== 'string'
+}
 
 function changes(partial: Partial<ChangeSet>): ChangeSet {
   return { ...NO_CHANGES, ...partial }
@@ -280,12 +304,13 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
         assert.equal(await store.load(id), null)
       })
 
-      it('returns GONE for apply and touch on an expired record, and does not revive it', async () => {
+      it('answers EXPIRED for apply, touch and renew on an expired record, and does not revive it', async () => {
         const store = await options.makeStore()
         const id = await store.create(record({ a: 1 }), SHORT_TTL)
         await sleep(PAST_SHORT_TTL)
-        assert.equal(await store.apply(id, changes({ set: { b: 2 } }), MINUTE), GONE)
-        assert.equal(await store.touch(id, MINUTE), GONE)
+        assertAnswer(await store.apply(id, changes({ set: { b: 2 } }), MINUTE), EXPIRED, 'apply')
+        assertAnswer(await store.touch(id, MINUTE), EXPIRED, 'touch')
+        assertAnswer(await store.renew(id, changes({ set: { b: 2 } }), MINUTE), EXPIRED, 'renew')
         assert.equal(await store.load(id), null)
       })
 
@@ -294,9 +319,9 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
         const created = await store.create(record({ a: 1 }), 600)
         await sleep(300)
         const applied = await store.apply(created, changes({ set: { b: 2 } }), 600)
-        assert.notEqual(applied, GONE)
+        assert.ok(!isMissing(applied))
         await sleep(400) // the original expiry has passed; the moved one has not
-        assert.deepEqual((await store.load(applied as string))?.data, { a: 1, b: 2 })
+        assert.deepEqual((await store.load(applied))?.data, { a: 1, b: 2 })
       })
 
       it('touch moves the expiry forward and leaves the data alone', async () => {
@@ -305,9 +330,9 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
         const created = await store.create(record(data), 600)
         await sleep(300)
         const touched = await store.touch(created, 600)
-        assert.notEqual(touched, GONE)
+        assert.ok(!isMissing(touched))
         await sleep(400)
-        assert.deepStrictEqual((await store.load(touched as string))?.data, richData())
+        assert.deepStrictEqual((await store.load(touched))?.data, richData())
       })
 
       it('ends the session at absoluteExpiresAt even with a long ttl', async () => {
@@ -323,9 +348,9 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
         const id = await store.create(record({ a: 1 }, Date.now() + 500), MINUTE)
         await sleep(150)
         const applied = await store.apply(id, changes({ set: { b: 2 } }), MINUTE)
-        assert.notEqual(applied, GONE)
+        assert.ok(!isMissing(applied))
         await sleep(550)
-        assert.equal(await store.load(applied as string), null)
+        assert.equal(await store.load(applied), null)
       })
 
       it('touch never extends the expiry past absoluteExpiresAt', async () => {
@@ -333,9 +358,9 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
         const id = await store.create(record({ a: 1 }, Date.now() + 500), MINUTE)
         await sleep(150)
         const touched = await store.touch(id, MINUTE)
-        assert.notEqual(touched, GONE)
+        assert.ok(!isMissing(touched))
         await sleep(550)
-        assert.equal(await store.load(touched as string), null)
+        assert.equal(await store.load(touched), null)
       })
     })
 
@@ -344,8 +369,8 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
         const store = await options.makeStore()
         const id = await store.create(record(initial), MINUTE)
         const applied = await store.apply(id, changes(change), MINUTE)
-        assert.notEqual(applied, GONE, 'apply on a live record returned GONE')
-        return (await store.load(applied as string))?.data
+        assert.ok(!isMissing(applied), 'apply on a live record found no record')
+        return (await store.load(applied))?.data
       }
 
       it('sets new keys and keeps untouched ones', async () => {
@@ -384,8 +409,8 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
         const store = await options.makeStore()
         const id = await store.create(record({ a: 1 }), MINUTE)
         const applied = await store.apply(id, changes({ clear: true }), MINUTE)
-        assert.notEqual(applied, GONE)
-        const loaded = await store.load(applied as string)
+        assert.ok(!isMissing(applied))
+        const loaded = await store.load(applied)
         assert.ok(loaded, 'a cleared record must stay loadable')
         assert.deepEqual(loaded.data, {})
       })
@@ -394,10 +419,10 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
         const store = await options.makeStore()
         const id = await store.create(record({ k: 0 }), MINUTE)
         const first = await store.apply(id, changes({ set: { k: 1 } }), MINUTE)
-        assert.notEqual(first, GONE)
-        const second = await store.apply(first as string, changes({ set: { k: 2 } }), MINUTE)
-        assert.notEqual(second, GONE)
-        assert.deepEqual((await store.load(second as string))?.data, { k: 2 })
+        assert.ok(!isMissing(first))
+        const second = await store.apply(first, changes({ set: { k: 2 } }), MINUTE)
+        assert.ok(!isMissing(second))
+        assert.deepEqual((await store.load(second))?.data, { k: 2 })
       })
 
       capabilityCase(
@@ -413,20 +438,19 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
             ),
           )
           for (const [i, [left, right]] of results.entries()) {
-            assert.notEqual(left, GONE)
-            assert.notEqual(right, GONE)
+            assert.ok(!isMissing(left) && !isMissing(right), `pair ${i} found no record`)
             if (serverSide) {
-              assert.deepEqual((await store.load(left as string))?.data, { i, left: 'L', right: 'R' }, `pair ${i} lost a write`)
+              assert.deepEqual((await store.load(left))?.data, { i, left: 'L', right: 'R' }, `pair ${i} lost a write`)
             } else {
-              assert.deepEqual((await store.load(left as string))?.data, { i, left: 'L' })
-              assert.deepEqual((await store.load(right as string))?.data, { i, right: 'R' })
+              assert.deepEqual((await store.load(left))?.data, { i, left: 'L' })
+              assert.deepEqual((await store.load(right))?.data, { i, right: 'R' })
             }
           }
         },
       )
     })
 
-    describe('GONE: no write ever creates a record', () => {
+    describe('no write ever creates a record; a missing record says why', () => {
       const operations = {
         apply: (store: SessionStore, id: string) => store.apply(id, changes({ set: { resurrected: true } }), MINUTE),
         touch: (store: SessionStore, id: string) => store.touch(id, MINUTE),
@@ -434,18 +458,18 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
       }
 
       for (const [name, operation] of Object.entries(operations)) {
-        it(`${name} on an unknown id returns GONE and creates nothing`, async () => {
+        it(`${name} on an unknown id answers EXPIRED and creates nothing`, async () => {
           const store = await options.makeStore()
           const before = dumpBackend ? await dumpBackend(store) : ''
           const id = unknownId()
-          assert.equal(await operation(store, id), GONE)
+          assertAnswer(await operation(store, id), EXPIRED, name)
           assert.equal(await store.load(id), null)
           if (dumpBackend) assert.equal(await dumpBackend(store), before, `${name} wrote to the backend`)
         })
 
         capabilityCase(
           {
-            server: `${name} after delete returns GONE and does not resurrect the record`,
+            server: `${name} after delete answers GONE (a purge marker) and does not resurrect the record`,
             stateless: `${name} after delete still succeeds (delete cannot reach the value)`,
           },
           async (store, serverSide) => {
@@ -453,10 +477,63 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
             await store.delete(id)
             const result = await operation(store, id)
             if (serverSide) {
-              assert.equal(result, GONE)
+              assertAnswer(result, GONE, name)
               assert.equal(await store.load(id), null)
             } else {
-              assert.notEqual(result, GONE)
+              assert.ok(!isMissing(result), `${name} found no record`)
+            }
+          },
+        )
+
+        capabilityCase(
+          {
+            server: `${name} after a delete of an id the store never had answers GONE (a logout of an expired session still wins)`,
+            stateless: `${name} on an unknown value answers EXPIRED, even after a delete`,
+          },
+          async (store, serverSide) => {
+            const id = unknownId()
+            await store.delete(id)
+            assertAnswer(await operation(store, id), serverSide ? GONE : EXPIRED, name)
+            assert.equal(await store.load(id), null)
+          },
+        )
+
+        capabilityCase(
+          {
+            server: `${name} on an id renewed away answers RENEWED and changes nothing`,
+            stateless: `${name} on a value renewed away still succeeds (the old value is not revoked)`,
+          },
+          async (store, serverSide) => {
+            const id = await store.create(record({ a: 1 }), MINUTE)
+            const renewed = await store.renew(id, changes({ set: { a: 2 } }), MINUTE)
+            assert.ok(!isMissing(renewed))
+            const result = await operation(store, id)
+            if (serverSide) {
+              assertAnswer(result, RENEWED, name)
+              assert.equal(await store.load(id), null)
+              assert.deepEqual((await store.load(renewed))?.data, { a: 2 }, 'the renewed record changed')
+            } else {
+              assert.ok(!isMissing(result), `${name} found no record`)
+            }
+          },
+        )
+
+        capabilityCase(
+          {
+            server: `${name} on an id renewed away and then deleted answers GONE, on the old and on the new id`,
+            stateless: `${name} on a value renewed away and then deleted still succeeds`,
+          },
+          async (store, serverSide) => {
+            const id = await store.create(record({ a: 1 }), MINUTE)
+            const renewed = await store.renew(id, NO_CHANGES, MINUTE)
+            assert.ok(!isMissing(renewed))
+            await store.delete(id)
+            if (serverSide) {
+              assertAnswer(await operation(store, id), GONE, `${name} on the old id`)
+              assertAnswer(await operation(store, renewed), GONE, `${name} on the new id`)
+              assert.equal(await store.load(renewed), null)
+            } else {
+              assert.ok(!isMissing(await operation(store, id)))
             }
           },
         )
@@ -470,25 +547,25 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
         const absoluteExpiresAt = Date.now() + 3_600_000
         const id = await store.create({ data: { a: 1, b: 2 }, createdAt, absoluteExpiresAt }, MINUTE)
         const renewed = await store.renew(id, changes({ remove: ['a'], set: { b: 3, user: 'ferris' } }), MINUTE)
-        assert.notEqual(renewed, GONE)
+        assert.ok(!isMissing(renewed))
         assert.notEqual(renewed, id)
-        assert.deepEqual(await store.load(renewed as string), { data: { b: 3, user: 'ferris' }, createdAt, absoluteExpiresAt })
+        assert.deepEqual(await store.load(renewed), { data: { b: 3, user: 'ferris' }, createdAt, absoluteExpiresAt })
       })
 
       capabilityCase(
         {
-          server: 'after renew the old id loads null at once, and apply/touch on it return GONE',
+          server: 'after renew the old id loads null at once, and apply/touch on it answer RENEWED',
           stateless: 'after renew the old value still loads its old data (the documented limit)',
         },
         async (store, serverSide) => {
           const id = await store.create(record({ a: 1 }), MINUTE)
           const renewed = await store.renew(id, changes({ set: { a: 2 } }), MINUTE)
-          assert.notEqual(renewed, GONE)
+          assert.ok(!isMissing(renewed))
           if (serverSide) {
             assert.equal(await store.load(id), null)
-            assert.equal(await store.apply(id, changes({ set: { b: 1 } }), MINUTE), GONE)
-            assert.equal(await store.touch(id, MINUTE), GONE)
-            assert.deepEqual((await store.load(renewed as string))?.data, { a: 2 })
+            assertAnswer(await store.apply(id, changes({ set: { b: 1 } }), MINUTE), RENEWED, 'apply')
+            assertAnswer(await store.touch(id, MINUTE), RENEWED, 'touch')
+            assert.deepEqual((await store.load(renewed))?.data, { a: 2 })
           } else {
             assert.deepEqual((await store.load(id))?.data, { a: 1 })
           }
@@ -503,21 +580,67 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
         async (store, serverSide) => {
           const id = await store.create(record({ a: 1 }), MINUTE)
           const renewed = await store.renew(id, NO_CHANGES, MINUTE)
-          assert.notEqual(renewed, GONE)
+          assert.ok(!isMissing(renewed))
           await store.delete(id)
-          const loaded = await store.load(renewed as string)
+          const loaded = await store.load(renewed)
           if (serverSide) assert.equal(loaded, null)
           else assert.deepEqual(loaded?.data, { a: 1 })
         },
       )
 
-      it('renew on an expired record returns GONE', async () => {
-        const store = await options.makeStore()
-        const id = await store.create(record({ a: 1 }), SHORT_TTL)
-        await sleep(PAST_SHORT_TTL)
-        assert.equal(await store.renew(id, NO_CHANGES, MINUTE), GONE)
-      })
+      capabilityCase(
+        {
+          server: 'a chain of renews is followed by delete of the first id',
+          stateless: 'a chain of renews leaves every value loading after a delete',
+        },
+        async (store, serverSide) => {
+          const first = await store.create(record({ a: 1 }), MINUTE)
+          const second = await store.renew(first, NO_CHANGES, MINUTE)
+          assert.ok(!isMissing(second))
+          const third = await store.renew(second, NO_CHANGES, MINUTE)
+          assert.ok(!isMissing(third))
+          await store.delete(first)
+          if (serverSide) assert.equal(await store.load(third), null)
+          else assert.notEqual(await store.load(third), null)
+        },
+      )
     })
+
+    const { expireMarkers } = options
+    if (expireMarkers) {
+      describe('markers end with their window', () => {
+        capabilityCase(
+          {
+            server: 'a delete of the old id after the forwarding window leaves the renewed session alone',
+            stateless: 'a delete after a renew leaves the renewed value loading',
+          },
+          async (store, serverSide) => {
+            const id = await store.create(record({ a: 1 }), LONG_TTL)
+            const renewed = await store.renew(id, changes({ set: { a: 2 } }), LONG_TTL)
+            assert.ok(!isMissing(renewed))
+            await expireMarkers(store)
+            if (serverSide) assertAnswer(await store.apply(id, changes({ set: { b: 1 } }), LONG_TTL), EXPIRED, 'apply on the old id')
+            await store.delete(id)
+            assert.deepEqual((await store.load(renewed))?.data, { a: 2 }, 'an expired forwarding marker was followed')
+          },
+        )
+
+        capabilityCase(
+          {
+            server: 'after the purge window, a write to a deleted id answers EXPIRED',
+            stateless: 'after a delete, a write to the value still succeeds',
+          },
+          async (store, serverSide) => {
+            const id = await store.create(record({ a: 1 }), LONG_TTL)
+            await store.delete(id)
+            await expireMarkers(store)
+            const result = await store.apply(id, changes({ set: { b: 1 } }), LONG_TTL)
+            if (serverSide) assertAnswer(result, EXPIRED, 'apply')
+            else assert.ok(!isMissing(result))
+          },
+        )
+      })
+    }
 
     if (dumpBackend) {
       describe('at rest', () => {
@@ -525,12 +648,12 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
           const store = await options.makeStore()
           const created = await store.create(record({ user: 'ferris' }), MINUTE)
           const applied = await store.apply(created, changes({ set: { n: 1 } }), MINUTE)
-          assert.notEqual(applied, GONE)
-          const renewed = await store.renew(applied as string, changes({ set: { n: 2 } }), MINUTE)
-          assert.notEqual(renewed, GONE)
+          assert.ok(!isMissing(applied))
+          const renewed = await store.renew(applied, changes({ set: { n: 2 } }), MINUTE)
+          assert.ok(!isMissing(renewed))
           const dump = await dumpBackend(store)
           assert.ok(dump.includes('ferris'), 'dumpBackend must return what the backend holds (the data was not in it)')
-          for (const id of new Set([created, applied as string, renewed as string])) assertNoIdIn(dump, id)
+          for (const id of new Set([created, applied, renewed])) assertNoIdIn(dump, id)
         })
       })
     }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { GONE } from '../../src/core/store.js'
+import { EXPIRED } from '../../src/core/store.js'
 import type { SessionRecord } from '../../src/core/store.js'
 import { CookieStore } from '../../src/stores/cookie/index.js'
 import { defineStoreConformance } from '../../src/testing/index.js'
@@ -62,12 +62,12 @@ describe('CookieStore expiry', () => {
     expect(await store.load(value)).toBeNull()
   })
 
-  it('returns GONE for touch on an expired value', async () => {
+  it('answers EXPIRED for touch on an expired value', async () => {
     vi.useFakeTimers()
     const store = new CookieStore()
     const value = await store.create(record({ a: 1 }), 1_000)
     vi.advanceTimersByTime(1_000)
-    expect(await store.touch(value, MINUTE)).toBe(GONE)
+    expect(await store.touch(value, MINUTE)).toBe(EXPIRED)
   })
 })
 
@@ -101,10 +101,10 @@ describe('CookieStore hostile values', () => {
     expect(await new CookieStore().load(value)).toBeNull()
   })
 
-  it.each(['apply', 'renew', 'touch'] as const)('%s on a malformed value returns GONE', async (operation) => {
+  it.each(['apply', 'renew', 'touch'] as const)('%s on a malformed value answers EXPIRED', async (operation) => {
     const store = new CookieStore()
     const result = operation === 'touch' ? await store.touch('not json', MINUTE) : await store[operation]('not json', NO_CHANGES, MINUTE)
-    expect(result).toBe(GONE)
+    expect(result).toBe(EXPIRED)
   })
 
   it('loads a __proto__ payload without polluting Object.prototype', async () => {

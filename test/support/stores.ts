@@ -1,5 +1,5 @@
 import { StoreError } from '../../src/core/errors.js'
-import type { ChangeSet, Gone, SessionRecord, SessionStore } from '../../src/core/store.js'
+import type { ChangeSet, Missing, SessionRecord, SessionStore } from '../../src/core/store.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
 
 export type StoreMethod = 'load' | 'create' | 'apply' | 'renew' | 'touch' | 'delete'
@@ -107,13 +107,13 @@ export class InstrumentedStore implements SessionStore {
   create(record: SessionRecord, ttlMs: number): Promise<string> {
     return this.#run('create', () => this.inner.create(record, ttlMs))
   }
-  apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
+  apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
     return this.#run('apply', () => this.inner.apply(id, changes, ttlMs))
   }
-  renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
+  renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
     return this.#run('renew', () => this.inner.renew(id, changes, ttlMs))
   }
-  touch(id: string, ttlMs: number): Promise<string | Gone> {
+  touch(id: string, ttlMs: number): Promise<string | Missing> {
     return this.#run('touch', () => this.inner.touch(id, ttlMs))
   }
   delete(id: string): Promise<void> {

@@ -1,8 +1,8 @@
 import { applyChanges } from '../../core/change-set.js'
 import { StoreError } from '../../core/errors.js'
 import type { Json } from '../../core/json.js'
-import { GONE } from '../../core/store.js'
-import type { ChangeSet, Gone, SessionRecord, SessionStore } from '../../core/store.js'
+import { EXPIRED } from '../../core/store.js'
+import type { ChangeSet, Expired, SessionRecord, SessionStore } from '../../core/store.js'
 
 /** The record as it travels: `{"v":1,"d":data,"c":createdAt,"a":absoluteExpiresAt,"e":expiresAt}`. */
 interface Envelope {
@@ -104,17 +104,17 @@ export class CookieStore implements SessionStore {
   }
 
   /**
-   * Applies the change set and returns the new value with a moved expiry; `GONE` when the value is
-   * malformed or expired.
+   * Applies the change set and returns the new value with a moved expiry; `EXPIRED` when the value
+   * is malformed or expired (a stateless store can never know of a purge or a renew).
    *
    * @example
    * ```ts
    * const value = await store.apply(previous, { clear: false, set: { counter: 2 }, remove: [] }, 86_400_000)
    * ```
    */
-  async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
+  async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Expired> {
     const envelope = live(id)
-    if (envelope === undefined) return GONE
+    if (envelope === undefined) return EXPIRED
     return encode(applyChanges(envelope.d, changes), envelope.c, envelope.a, ttlMs)
   }
 
@@ -127,21 +127,21 @@ export class CookieStore implements SessionStore {
    * const value = await store.renew(previous, { clear: false, set: { user: 'ferris' }, remove: [] }, 86_400_000)
    * ```
    */
-  async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
+  async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Expired> {
     return this.apply(id, changes, ttlMs)
   }
 
   /**
-   * Returns the value with a moved expiry; `GONE` when malformed or expired.
+   * Returns the value with a moved expiry; `EXPIRED` when malformed or expired.
    *
    * @example
    * ```ts
    * const value = await store.touch(previous, 86_400_000)
    * ```
    */
-  async touch(id: string, ttlMs: number): Promise<string | Gone> {
+  async touch(id: string, ttlMs: number): Promise<string | Expired> {
     const envelope = live(id)
-    if (envelope === undefined) return GONE
+    if (envelope === undefined) return EXPIRED
     return encode(envelope.d, envelope.c, envelope.a, ttlMs)
   }
 

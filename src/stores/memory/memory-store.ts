@@ -1,8 +1,8 @@
 import { applyChanges } from '../../core/change-set.js'
 import { ConfigError, StoreError } from '../../core/errors.js'
 import type { Json } from '../../core/json.js'
-import { GONE } from '../../core/store.js'
-import type { ChangeSet, Gone, SessionRecord, SessionStore } from '../../core/store.js'
+import { EXPIRED, GONE, MARKER_WINDOW_MS, RENEWED } from '../../core/store.js'
+import type { ChangeSet, Missing, SessionRecord, SessionStore } from '../../core/store.js'
 
 /**
  * Options of {@link MemoryStore}.
@@ -22,6 +22,8 @@ export interface MemoryStoreOptions {
   maxBytes?: number
   /** Where the one-time eviction warning goes [`console`]. */
   logger?: { warn(message: string): void }
+  /** The clock expiry is judged by, in epoch milliseconds [`Date.now`]; tests pass one they control. */
+  clock?: () => number
 }
 
 interface Entry {
@@ -38,14 +40,14 @@ interface Entry {
   newer: Entry | undefined
 }
 
+/** Left by `renew` (forwarding to `target`) and by `delete` (`target` undefined: purged). */
 interface Marker {
   readonly oldId: string
-  readonly target: string
+  readonly target: string | undefined
   readonly expiresAt: number
 }
 
 const MIB = 1024 * 1024
-const FORWARDING_MS = 60_000
 const ID_BYTES = 32
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
@@ -97,7 +99,7 @@ function expiryOf(now: number, ttlMs: number, absoluteExpiresAt: number | null):
  * PostgreSQL, SQLite).
  *
  * Records are kept as JSON text, so nothing a caller holds aliases what the store holds. Expiry
- * reads `Date.now()` (fake timers work). Ids are 32 bytes from `crypto.getRandomValues`, base64url.
+ * reads `Date.now()` unless a `clock` is given (fake timers work either way). Ids are 32 bytes from `crypto.getRandomValues`, base64url.
  * Unlike the server stores, it keys records by the raw id, not by its SHA-256: nothing leaves the
  * process, so there is no backend to dump and no lookup timing to observe remotely.
  *
@@ -120,6 +122,7 @@ export class MemoryStore implements SessionStore {
   readonly #maxEntries: number
   readonly #maxBytes: number
   readonly #logger: { warn(message: string): void }
+  readonly #clock: () => number
   readonly #entries = new Map<string, Entry>()
   #oldest: Entry | undefined
   #newest: Entry | undefined
@@ -127,7 +130,7 @@ export class MemoryStore implements SessionStore {
   #operationsSinceSweep = 0
   #warned = false
   readonly #markers = new Map<string, Marker>()
-  // Every marker lives FORWARDING_MS from its insertion, so this queue is in expiry order; markers
+  // Every marker lives MARKER_WINDOW_MS from its insertion, so this queue is in expiry order; markers
   // removed by `delete` stay in it until they reach the head, and its length is what is bounded.
   #markerQueue: Marker[] = []
   #markerHead = 0
@@ -139,6 +142,10 @@ export class MemoryStore implements SessionStore {
       throw new ConfigError('MemoryStore logger must have a warn(message) method; pass e.g. logger: console')
     }
     this.#logger = options.logger ?? console
+    if (options.clock !== undefined && typeof options.clock !== 'function') {
+      throw new ConfigError('MemoryStore clock must be a function returning epoch milliseconds; pass e.g. clock: () => Date.now()')
+    }
+    this.#clock = options.clock ?? (() => Date.now())
   }
 
   /**
@@ -174,7 +181,7 @@ export class MemoryStore implements SessionStore {
    * ```
    */
   async load(id: string): Promise<SessionRecord | null> {
-    const entry = this.#live(id, Date.now())
+    const entry = this.#live(id, this.#clock())
     if (entry === undefined) return null
     this.#markUsed(entry)
     return { data: JSON.parse(entry.text) as Record<string, Json>, createdAt: entry.createdAt, absoluteExpiresAt: entry.absoluteExpiresAt }
@@ -190,22 +197,23 @@ export class MemoryStore implements SessionStore {
    */
   async create(record: SessionRecord, ttlMs: number): Promise<string> {
     const text = encode(record.data)
-    const expiresAt = expiryOf(Date.now(), ttlMs, record.absoluteExpiresAt)
+    const expiresAt = expiryOf(this.#clock(), ttlMs, record.absoluteExpiresAt)
     return this.#insert(text, record.createdAt, record.absoluteExpiresAt, expiresAt)
   }
 
   /**
-   * Applies the change set and moves the expiry; `GONE` when the record is missing or expired.
+   * Applies the change set and moves the expiry; without a live record, `GONE` (deleted moments
+   * ago), `RENEWED` (renewed away moments ago) or `EXPIRED`.
    *
    * @example
    * ```ts
    * await store.apply(id, { clear: false, set: { counter: 2 }, remove: [] }, 86_400_000)
    * ```
    */
-  async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
-    const now = Date.now()
+  async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
+    const now = this.#clock()
     const entry = this.#live(id, now)
-    if (entry === undefined) return GONE
+    if (entry === undefined) return this.#whyMissing(id, now)
     const text = encode(applyChanges(JSON.parse(entry.text) as Record<string, Json>, changes))
     const bytes = sizeOf(id, text)
     this.#refuseOversized(bytes)
@@ -228,10 +236,10 @@ export class MemoryStore implements SessionStore {
    * const newId = await store.renew(id, { clear: false, set: { user: 'ferris' }, remove: [] }, 86_400_000)
    * ```
    */
-  async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
-    const now = Date.now()
+  async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
+    const now = this.#clock()
     const entry = this.#live(id, now)
-    if (entry === undefined) return GONE
+    if (entry === undefined) return this.#whyMissing(id, now)
     const text = encode(applyChanges(JSON.parse(entry.text) as Record<string, Json>, changes))
     this.#remove(entry)
     const newId = this.#insert(text, entry.createdAt, entry.absoluteExpiresAt, expiryOf(now, ttlMs, entry.absoluteExpiresAt))
@@ -247,17 +255,18 @@ export class MemoryStore implements SessionStore {
    * await store.touch(id, 86_400_000)
    * ```
    */
-  async touch(id: string, ttlMs: number): Promise<string | Gone> {
-    const now = Date.now()
+  async touch(id: string, ttlMs: number): Promise<string | Missing> {
+    const now = this.#clock()
     const entry = this.#live(id, now)
-    if (entry === undefined) return GONE
+    if (entry === undefined) return this.#whyMissing(id, now)
     entry.expiresAt = expiryOf(now, ttlMs, entry.absoluteExpiresAt)
     this.#markUsed(entry)
     return id
   }
 
   /**
-   * Ends the session, following renew's forwarding markers; idempotent.
+   * Ends the session, following renew's forwarding markers within their window; idempotent. Every
+   * id it ends keeps a purge marker for 60 s, so a write racing the logout answers `GONE`.
    *
    * @example
    * ```ts
@@ -265,17 +274,24 @@ export class MemoryStore implements SessionStore {
    * ```
    */
   async delete(id: string): Promise<void> {
-    const now = Date.now()
-    // A chain of renews within the forwarding window is followed to its end; each hop removes its
-    // marker, so the loop cannot run longer than there are markers.
+    const now = this.#clock()
+    // A chain of renews within the forwarding window is followed to its end; each hop replaces its
+    // forwarding marker with a purge marker, so the loop cannot run longer than there are markers.
     let current: string | undefined = id
     while (current !== undefined) {
       const entry = this.#entries.get(current)
       if (entry !== undefined) this.#remove(entry)
       const marker = this.#markers.get(current)
-      this.#markers.delete(current)
+      this.#addMarker(current, undefined, now)
       current = marker !== undefined && marker.expiresAt > now ? marker.target : undefined
     }
+  }
+
+  /** Why there is no live record for `id`: a marker within its window says; otherwise it expired. */
+  #whyMissing(id: string, now: number): Missing {
+    const marker = this.#markers.get(id)
+    if (marker === undefined || marker.expiresAt <= now) return EXPIRED
+    return marker.target === undefined ? GONE : RENEWED
   }
 
   #live(id: string, now: number): Entry | undefined {
@@ -345,7 +361,7 @@ export class MemoryStore implements SessionStore {
   /** Brings the store back within its bounds, never evicting `keep` (the record just written). */
   #enforceBounds(keep: Entry): void {
     if (!this.#over()) return
-    const now = Date.now()
+    const now = this.#clock()
     // The full sweep is paid for by the operations since the last one, so it stays O(1) amortised.
     if (this.#operationsSinceSweep >= this.#entries.size) {
       this.#operationsSinceSweep = 0
@@ -374,7 +390,7 @@ export class MemoryStore implements SessionStore {
     )
   }
 
-  #addMarker(oldId: string, target: string, now: number): void {
+  #addMarker(oldId: string, target: string | undefined, now: number): void {
     const queue = this.#markerQueue
     while (this.#markerHead < queue.length) {
       const head = queue[this.#markerHead] as Marker
@@ -386,7 +402,7 @@ export class MemoryStore implements SessionStore {
       this.#markerQueue = queue.slice(this.#markerHead)
       this.#markerHead = 0
     }
-    const marker: Marker = { oldId, target, expiresAt: now + FORWARDING_MS }
+    const marker: Marker = { oldId, target, expiresAt: now + MARKER_WINDOW_MS }
     this.#markers.set(oldId, marker)
     this.#markerQueue.push(marker)
   }
