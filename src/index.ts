@@ -33,6 +33,7 @@ export {
   ConfigError,
   CookieTooLargeError,
   SessionSchemaError,
+  SessionCommittedError,
   SessionValueError,
   StoreError,
   type StoreErrorKind,

@@ -120,3 +120,23 @@ export class CookieTooLargeError extends CloakroomError {
     this.bytes = bytes
   }
 }
+
+/**
+ * A write (`insert`, `update`, `remove`, `clear`, `purge`, `renew`, …) reached a session whose
+ * changes were already committed: the response head has gone, so the write could never be stored.
+ * Change the session before the response is sent, and `await` every `update`, `updateOr` and
+ * `remove` (an un-awaited one still lands: the commit waits for it).
+ *
+ * @example
+ * ```ts
+ * try { session.insert('late', true) } catch (error) { if (error instanceof SessionCommittedError) log(error.message) }
+ * ```
+ */
+export class SessionCommittedError extends CloakroomError {
+  constructor(call: string) {
+    super(
+      'SESSION_COMMITTED',
+      `cloakroom: session.${call}() was called after the session was committed with the response; change the session before the response is sent`,
+    )
+  }
+}

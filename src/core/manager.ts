@@ -41,25 +41,41 @@ export interface SessionManager<Data extends object = RegisteredData> extends Se
   handle(request: Request, handler: (session: Session<Data>) => Response | Promise<Response>): Promise<Response>
 }
 
-type Outcome = { kind: 'none' } | { kind: 'remove' } | { kind: 'set'; value: string; absoluteExpiresAt: number | null }
+type Outcome = { kind: 'none' } | { kind: 'remove' } | { kind: 'set'; value: string; createdAt: number }
 
 const NONE: Outcome = { kind: 'none' }
 const REMOVE: Outcome = { kind: 'remove' }
 
-// The sealed plaintext of every cookie: the absolute deadline (base 36, '-' for none), a dot, the
-// store's id. Carrying the deadline lets an expired cookie be refused without a store call and the
-// Max-Age of a persistent cookie be capped without loading the record.
-function plaintextOf(id: string, absoluteExpiresAt: number | null): string {
-  return `${absoluteExpiresAt === null ? '-' : absoluteExpiresAt.toString(36)}.${id}`
+// The sealed plaintext of every cookie: '~', the session's createdAt (base 36), a dot, the store's
+// id. Carrying createdAt lets the absolute timeout in force *now* refuse an old cookie without a
+// store call, and cap a persistent cookie's Max-Age without loading the record.
+function plaintextOf(id: string, createdAt: number): string {
+  return `~${createdAt.toString(36)}.${id}`
 }
 
-function parsePlaintext(plaintext: string): { id: string; absoluteExpiresAt: number | null } | null {
+function base36(text: string): number | null {
+  const value = parseInt(text, 36)
+  return Number.isSafeInteger(value) && value >= 0 && value.toString(36) === text ? value : null
+}
+
+/**
+ * The id and createdAt a sealed plaintext carries. Cookies sealed before createdAt was carried hold
+ * their absolute deadline instead ('-' for none); they are read with the deadline as a bound and a
+ * createdAt estimated from it (the record's own createdAt still decides at load).
+ */
+function parsePlaintext(plaintext: string, absoluteTimeoutMs: number | null, now: number): { id: string; createdAt: number } | null {
   const dot = plaintext.indexOf('.')
   if (dot < 1) return null
   const head = plaintext.slice(0, dot)
-  const absoluteExpiresAt = head === '-' ? null : parseInt(head, 36)
-  if (absoluteExpiresAt !== null && !(Number.isSafeInteger(absoluteExpiresAt) && absoluteExpiresAt.toString(36) === head)) return null
-  return { id: plaintext.slice(dot + 1), absoluteExpiresAt }
+  const id = plaintext.slice(dot + 1)
+  if (head.startsWith('~')) {
+    const createdAt = base36(head.slice(1))
+    return createdAt === null ? null : { id, createdAt }
+  }
+  if (head === '-') return { id, createdAt: now }
+  const deadline = base36(head)
+  if (deadline === null || deadline <= now) return null
+  return { id, createdAt: Math.min(now, deadline - (absoluteTimeoutMs ?? 0)) }
 }
 
 function emptyServerError(): Response {
@@ -115,6 +131,10 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
 
   async commit(session: Session<Data>, response: ResponseView, request?: Request): Promise<Response | null> {
     const state = session as SessionHandle<Data>
+    // An un-awaited update() or remove() is still part of this request: wait for it, then close the
+    // session so that a later write throws instead of vanishing.
+    if (state.inFlight !== undefined) await state.settle()
+    state.committed = true
     if (state.error) return this.#fail(state.error, request)
     // A failed response commits nothing (as tower-sessions and Django do): the handler's changes may be half-made.
     if (response.status >= 500) return null
@@ -122,7 +142,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     try {
       outcome = await this.#persist(state)
       if (outcome.kind === 'set') {
-        const line = this.#cookies.session(outcome.value, this.#maxAge(outcome.absoluteExpiresAt))
+        const line = this.#cookies.session(outcome.value, this.#maxAge(outcome.createdAt))
         if (line.length > MAX_SET_COOKIE_BYTES) throw new CookieTooLargeError(line.length)
         response.headers.append('set-cookie', line)
       } else if (outcome.kind === 'remove') {
@@ -166,24 +186,40 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
   }
 
   #verified(value: string, opened: OpenedValue | null): OpenedCookie | null {
-    const { logger } = this.options
-    const parsed = opened === null ? null : parsePlaintext(opened.plaintext)
+    const { logger, absoluteTimeoutMs } = this.options
+    const now = Date.now()
+    const parsed = opened === null ? null : parsePlaintext(opened.plaintext, absoluteTimeoutMs, now)
     if (opened === null || parsed === null) {
       logger.debug(`cloakroom: ignored a session cookie that did not verify [${fingerprint(value)}]`)
       return null
     }
-    if (parsed.absoluteExpiresAt !== null && parsed.absoluteExpiresAt <= Date.now()) {
+    if (this.#pastAbsolute(parsed.createdAt, now)) {
       logger.debug(`cloakroom: ignored a session cookie past its absolute timeout [${fingerprint(value)}]`)
       return null
     }
-    return { id: parsed.id, absoluteExpiresAt: parsed.absoluteExpiresAt, stale: opened.stale }
+    return { id: parsed.id, createdAt: parsed.createdAt, stale: opened.stale }
   }
 
   async load(id: string): Promise<SessionRecord | null> {
     const record = await this.options.store.load(id)
-    // The store caps its expiry at the absolute deadline; checking here too covers stores that do not.
-    if (record !== null && record.absoluteExpiresAt !== null && record.absoluteExpiresAt <= Date.now()) return null
+    if (record === null) return null
+    // The absolute timeout in force now decides, from createdAt; the record's own deadline (set
+    // under the configuration of its creation) can only end it sooner.
+    const now = Date.now()
+    if (this.#pastAbsolute(record.createdAt, now) || (record.absoluteExpiresAt !== null && record.absoluteExpiresAt <= now)) return null
     return record
+  }
+
+  #pastAbsolute(createdAt: number, now: number): boolean {
+    const { absoluteTimeoutMs } = this.options
+    return absoluteTimeoutMs !== null && createdAt + absoluteTimeoutMs <= now
+  }
+
+  /** The idle window for a store write, capped at the life the session has left under the current absolute timeout. */
+  #ttlFor(createdAt: number): number {
+    const { ttlMs, absoluteTimeoutMs } = this.options
+    if (absoluteTimeoutMs === null) return ttlMs
+    return Math.max(1, Math.min(ttlMs, createdAt + absoluteTimeoutMs - Date.now()))
   }
 
   /** The sealer, created on first use; once a WebCrypto sealer is ready, the ready one itself. */
@@ -201,9 +237,9 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     return this.#sealer
   }
 
-  #seal(id: string, absoluteExpiresAt: number | null): string | Promise<string> {
+  #seal(id: string, createdAt: number): string | Promise<string> {
     const sealer = this.#sealerNow()
-    const plaintext = plaintextOf(id, absoluteExpiresAt)
+    const plaintext = plaintextOf(id, createdAt)
     return sealer instanceof Promise ? sealer.then((ready) => ready.seal(plaintext)) : sealer.seal(plaintext)
   }
 
@@ -212,17 +248,17 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
   }
 
   /** Max-Age for a persistent cookie: the idle window, capped at the life the session has left. */
-  #maxAge(absoluteExpiresAt: number | null): number | undefined {
-    const { persistent, ttlMs } = this.options
+  #maxAge(createdAt: number): number | undefined {
+    const { persistent, ttlMs, absoluteTimeoutMs } = this.options
     if (!persistent) return undefined
     const ttl = ttlMs / 1000
-    if (absoluteExpiresAt === null) return ttl
-    return Math.max(0, Math.min(ttl, Math.floor((absoluteExpiresAt - Date.now()) / 1000)))
+    if (absoluteTimeoutMs === null) return ttl
+    return Math.max(0, Math.min(ttl, Math.floor((createdAt + absoluteTimeoutMs - Date.now()) / 1000)))
   }
 
   /** The store calls of the response decision table (docs/design-notes.md, after actix-session's). */
   async #persist(state: SessionHandle<Data>): Promise<Outcome> {
-    const { store, ttlMs, extendOn, persistent } = this.options
+    const { store, extendOn, persistent } = this.options
     const status = state.status
     if (status === SessionStatus.Purged) {
       if (state.cookieValue === undefined) return NONE
@@ -237,7 +273,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
       // A cookie whose record was already missing when the handler read it: nothing to keep alive.
       if (opened === null || (state.loaded && state.record === null)) return NONE
       if (extendOn === 'every-request') {
-        const id = await store.touch(opened.id, ttlMs)
+        const id = await store.touch(opened.id, this.#ttlFor(opened.createdAt))
         if (typeof id !== 'string') return this.#missing(id, state)
         return this.#reissue(state, opened, id, persistent)
       }
@@ -247,13 +283,12 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     if (opened === null) return this.#create(state)
     // Even when the handler's read found no record, the store is asked: only it knows whether the
     // record expired (start afresh), was purged (drop) or was renewed away (leave the cookie alone).
+    const ttlMs = this.#ttlFor(opened.createdAt)
     const id =
-      status === SessionStatus.Renewed
-        ? await store.renew(opened.id, state.changes, ttlMs)
-        : await store.apply(opened.id, state.changes, ttlMs)
+      status === SessionStatus.Renewed ? await store.renew(opened.id, state.changes, ttlMs) : await store.apply(opened.id, state.changes, ttlMs)
     if (typeof id !== 'string') return this.#missing(id, state)
     // A renewed session always gets a freshly sealed value, even from a store whose id is the record.
-    if (status === SessionStatus.Renewed) return this.#sealed(id, opened.absoluteExpiresAt)
+    if (status === SessionStatus.Renewed) return this.#sealed(id, state.record?.createdAt ?? opened.createdAt)
     return this.#reissue(state, opened, id, persistent)
   }
 
@@ -264,7 +299,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     const now = Date.now()
     const { absoluteTimeoutMs } = this.options
     const absoluteExpiresAt = absoluteTimeoutMs === null ? null : now + absoluteTimeoutMs
-    return this.#sealed(await this.options.store.create({ data, createdAt: now, absoluteExpiresAt }, this.options.ttlMs), absoluteExpiresAt)
+    return this.#sealed(await this.options.store.create({ data, createdAt: now, absoluteExpiresAt }, this.options.ttlMs), now)
   }
 
   /**
@@ -292,15 +327,15 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
    * record happens to read the same (two requests in one millisecond).
    */
   #reissue(state: SessionHandle<Data>, opened: OpenedCookie, id: string, resendSameValue: boolean): Outcome | Promise<Outcome> {
-    const { absoluteExpiresAt } = opened
-    if (id !== opened.id || opened.stale || !this.options.store.canInvalidate) return this.#sealed(id, absoluteExpiresAt)
+    const { createdAt } = opened
+    if (id !== opened.id || opened.stale || !this.options.store.canInvalidate) return this.#sealed(id, createdAt)
     if (!resendSameValue) return NONE
-    return { kind: 'set', value: state.cookieValue as string, absoluteExpiresAt }
+    return { kind: 'set', value: state.cookieValue as string, createdAt }
   }
 
-  #sealed(id: string, absoluteExpiresAt: number | null): Outcome | Promise<Outcome> {
-    const value = this.#seal(id, absoluteExpiresAt)
-    return typeof value === 'string' ? { kind: 'set', value, absoluteExpiresAt } : value.then((sealed) => ({ kind: 'set', value: sealed, absoluteExpiresAt }))
+  #sealed(id: string, createdAt: number): Outcome | Promise<Outcome> {
+    const value = this.#seal(id, createdAt)
+    return typeof value === 'string' ? { kind: 'set', value, createdAt } : value.then((sealed) => ({ kind: 'set', value: sealed, createdAt }))
   }
 
   async #fail(error: unknown, request: Request | undefined): Promise<Response> {

@@ -1,5 +1,5 @@
 import { applyChanges } from './change-set.js'
-import { SessionSchemaError, StoreError, type CloakroomError } from './errors.js'
+import { SessionCommittedError, SessionSchemaError, StoreError, type CloakroomError } from './errors.js'
 import { defineOwn, toJsonValue } from './json-value.js'
 import type { Json } from './json.js'
 import type { RegisteredData } from './register.js'
@@ -55,10 +55,11 @@ export interface Session<Data extends object = RegisteredData> {
   renew(): void
 }
 
-/** What the session learns from its cookie: the id it carries and the absolute deadline sealed with it. */
+/** What the session learns from its cookie: the id it carries and the session's creation time sealed with it. */
 export interface OpenedCookie {
   id: string
-  absoluteExpiresAt: number | null
+  /** When the session was created (epoch ms): the absolute timeout in force now is judged from it. */
+  createdAt: number
   /** Sealed under an older key: re-seal it on this response. */
   stale: boolean
 }
@@ -110,6 +111,10 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
   record: SessionRecord | null = null
   /** A store failure met while loading; the response becomes an error even if the handler caught it. */
   error: CloakroomError | undefined
+  /** Set by the commit: later writes throw {@link SessionCommittedError} instead of vanishing. */
+  committed = false
+  /** Writes still waiting for the load (an un-awaited `update`, say); the commit waits for them. */
+  inFlight: Promise<unknown>[] | undefined
   #status: SessionStatus = SessionStatus.Unchanged
   /** The current data, valid once `loaded`. */
   #data: Record<string, Json> = {}
@@ -156,24 +161,34 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
   }
 
   insert(key: string, value: unknown): void {
+    this.#open('insert')
     if (this.#status === SessionStatus.Purged) return
     this.#set(key, toJsonValue(key, value))
   }
 
-  async update(key: string, fn: (old: never) => unknown): Promise<void> {
-    await this.#load()
-    if (this.#status === SessionStatus.Purged || !Object.hasOwn(this.#data, key)) return
-    this.#set(key, toJsonValue(key, fn(this.#data[key] as never)))
+  update(key: string, fn: (old: never) => unknown): Promise<void> {
+    this.#open('update')
+    return this.#track(
+      this.#load().then(() => {
+        if (this.#status === SessionStatus.Purged || !Object.hasOwn(this.#data, key)) return
+        this.#set(key, toJsonValue(key, fn(this.#data[key] as never)))
+      }),
+    )
   }
 
-  async updateOr(key: string, initial: unknown, fn: (old: never) => unknown): Promise<void> {
-    await this.#load()
-    if (this.#status === SessionStatus.Purged) return
-    const next = Object.hasOwn(this.#data, key) ? fn(this.#data[key] as never) : initial
-    this.#set(key, toJsonValue(key, next))
+  updateOr(key: string, initial: unknown, fn: (old: never) => unknown): Promise<void> {
+    this.#open('updateOr')
+    return this.#track(
+      this.#load().then(() => {
+        if (this.#status === SessionStatus.Purged) return
+        const next = Object.hasOwn(this.#data, key) ? fn(this.#data[key] as never) : initial
+        this.#set(key, toJsonValue(key, next))
+      }),
+    )
   }
 
   remove(key: string): Promise<never> {
+    this.#open('remove')
     if (this.#status === SessionStatus.Purged) return Promise.resolve(undefined as never)
     const { changes } = this
     // The old value is the value at the moment of the call; when only the store knows it, it is
@@ -192,7 +207,7 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
     delete changes.set[key]
     if (!changes.remove.includes(key)) changes.remove.push(key)
     this.#markChanged()
-    return old as Promise<never>
+    return (this.loaded ? old : this.#track(old)) as Promise<never>
   }
 
   async removeAs(key: string, schema: StandardSchemaV1): Promise<never> {
@@ -201,6 +216,7 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
   }
 
   clear(): void {
+    this.#open('clear')
     if (this.#status === SessionStatus.Purged) return
     this.changes = { clear: true, set: {}, remove: [] }
     this.#data = {}
@@ -208,6 +224,7 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
   }
 
   purge(): void {
+    this.#open('purge')
     this.#status = SessionStatus.Purged
     this.changes = emptyChanges()
     this.#data = {}
@@ -215,7 +232,26 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
   }
 
   renew(): void {
+    this.#open('renew')
     if (this.#status !== SessionStatus.Purged) this.#status = SessionStatus.Renewed
+  }
+
+  /** Resolves once every write still waiting for the load has run (settled either way). */
+  async settle(): Promise<void> {
+    while (this.inFlight !== undefined) {
+      const waiting = this.inFlight
+      this.inFlight = undefined
+      await Promise.allSettled(waiting)
+    }
+  }
+
+  #open(call: string): void {
+    if (this.committed) throw new SessionCommittedError(call)
+  }
+
+  #track<T>(operation: Promise<T>): Promise<T> {
+    ;(this.inFlight ??= []).push(operation)
+    return operation
   }
 
   #set(key: string, value: Json): void {
