@@ -1,7 +1,8 @@
 // Issue-level guarantees of the server stores, over real HTTP with real concurrent requests, for
 // every store: different keys changed by overlapping requests both land; the same key is last
 // writer wins; a purge wins against a slow request that loaded before it, under the old id or a
-// new one; renew deletes the old record.
+// new one; renew deletes the old record; a request renewed away leaves the cookie alone; a login
+// after the record expired works at once; a lowered absolute timeout ends existing sessions.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +10,7 @@ import Database from 'better-sqlite3'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sessions } from '../../src/adapters/hono/index.js'
+import type { SessionOptions } from '../../src/core/options.js'
 import type { SessionStore } from '../../src/core/store.js'
 import { generateKey } from '../../src/crypto/keys.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
@@ -87,6 +89,17 @@ if (postgres !== null) {
   })
 }
 
+const KEY = generateKey()
+
+/** Polls `condition` until it holds (the backend judges expiry by its own clock), failing after `timeoutMs`. */
+async function eventually(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
 /** A gate a handler waits at until the test opens it. */
 function gate(): { wait: Promise<void>; open: () => void; reached: Promise<void>; arrive: () => void } {
   let open!: () => void
@@ -96,11 +109,18 @@ function gate(): { wait: Promise<void>; open: () => void; reached: Promise<void>
   return { wait, open, reached, arrive }
 }
 
-function app(store: SessionStore, gates: Map<string, ReturnType<typeof gate>>): Hono {
+function app(store: SessionStore, gates: Map<string, ReturnType<typeof gate>>, options: Partial<SessionOptions> = {}): Hono {
   const hono = new Hono()
-  hono.use(sessions({ store, keys: [generateKey()] }))
+  hono.use(sessions({ store, keys: [KEY], ...options }))
   hono.post('/login', (c) => {
     c.get('session').insert('user', 'ferris')
+    return c.text('ok')
+  })
+  // The README's login: no read first.
+  hono.post('/sign-in', (c) => {
+    const session = c.get('session')
+    session.insert('user', 'ferris')
+    session.renew()
     return c.text('ok')
   })
   // Reads the session, waits (so that requests overlap), then writes one key.
@@ -196,7 +216,8 @@ for (const underTest of storesUnderTest) {
       expect(renewed).not.toBe(cookie)
       expect(await entries(cookie)).toEqual({})
       slow.open()
-      expect(sessionCookie(await pending)?.maxAge).toBe(0)
+      // Renewed away: neither set nor cleared, so the browser keeps the new id.
+      expect((await pending).headers.getSetCookie()).toEqual([])
       expect(await entries(renewed)).toEqual({ user: 'ferris' })
     })
 
@@ -205,6 +226,44 @@ for (const underTest of storesUnderTest) {
       const renewed = cookieHeader(await post('/renew', cookie))
       await post('/logout', cookie)
       expect(await entries(renewed)).toEqual({})
+    })
+  })
+
+  describe(`${underTest.name} store over HTTP: the edges of a session's life`, () => {
+    const servers: RunningApp[] = []
+    afterAll(async () => {
+      for (const server of servers) await server.close()
+    })
+    async function serve(store: SessionStore, options: Partial<SessionOptions>): Promise<RunningApp> {
+      const server = await overHttp(app(store, new Map(), options).fetch)
+      servers.push(server)
+      return server
+    }
+    const send = (server: RunningApp, method: string, path: string, cookie?: string): Promise<Response> =>
+      server.fetch(new Request(`http://localhost${path}`, { method, headers: cookie ? { cookie } : {} }))
+    const entriesOf = async (server: RunningApp, cookie: string): Promise<Record<string, unknown>> =>
+      (await send(server, 'GET', '/entries', cookie)).json() as never
+
+    it('a sign-in (insert + renew, no read) with a cookie whose record idle-expired signs in at once', async () => {
+      const server = await serve(await underTest.make(), { lifecycle: { type: 'browser', stateTtl: 1 } })
+      const stale = cookieHeader(await send(server, 'POST', '/set/cart/1'))
+      await eventually(async () => Object.keys(await entriesOf(server, stale)).length === 0)
+      const response = await send(server, 'POST', '/sign-in', stale)
+      expect(response.status).toBe(200)
+      expect(sessionCookie(response)?.maxAge).toBeUndefined()
+      const fresh = cookieHeader(response)
+      expect(fresh).not.toBe(stale)
+      expect(await entriesOf(server, fresh)).toEqual({ user: 'ferris' })
+    })
+
+    it('lowering absoluteTimeout ends sessions issued under the longer one', async () => {
+      const store = await underTest.make()
+      const before = await serve(store, { absoluteTimeout: 3600 })
+      const after = await serve(store, { absoluteTimeout: 1 })
+      const cookie = cookieHeader(await send(before, 'POST', '/login'))
+      await eventually(async () => Object.keys(await entriesOf(after, cookie)).length === 0)
+      // The same cookie and record are still good where the longer timeout is configured: only the configuration differs.
+      expect(await entriesOf(before, cookie)).toEqual({ user: 'ferris' })
     })
   })
 }
