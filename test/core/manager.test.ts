@@ -606,6 +606,29 @@ describe('Cache-Control and Vary', () => {
     expect((await send(withHeaders({ 'cache-control': 'no-store, no-cache' }))).headers.get('cache-control')).toBe('no-store, no-cache')
   })
 
+  // RFC 9111 §5.2.2.7: private="field" lets a shared cache store the response minus those fields.
+  it('replaces a qualified private="…" (a shared cache may store it) with no-store', async () => {
+    const { send } = setup()
+    const response = await send(withHeaders({ 'cache-control': 'private="x-debug", max-age=3600' }))
+    expect(response.headers.get('cache-control')).toBe('no-store')
+    const listing = await send(withHeaders({ 'cache-control': 'max-age=60, PRIVATE="Set-Cookie, X-Debug"' }))
+    expect(listing.headers.get('cache-control')).toBe('no-store')
+  })
+
+  it('does not read a no-store or private quoted inside another directive as the directive', async () => {
+    const { send } = setup()
+    const quotedNoStore = await send(withHeaders({ 'cache-control': 'private="x, no-store", max-age=60' }))
+    expect(quotedNoStore.headers.get('cache-control')).toBe('no-store')
+    const quotedPrivate = await send(withHeaders({ 'cache-control': 'max-age=60, no-cache="x-a, private, x-b"' }))
+    expect(quotedPrivate.headers.get('cache-control')).toBe('no-store')
+  })
+
+  it('still keeps an unqualified private next to a qualified no-cache', async () => {
+    const { send } = setup()
+    const response = await send(withHeaders({ 'cache-control': 'private, no-cache="set-cookie"' }))
+    expect(response.headers.get('cache-control')).toBe('private, no-cache="set-cookie"')
+  })
+
   it('leaves Cache-Control alone when no cookie is set', async () => {
     const { send } = setup()
     const response = await send(withHeaders({ 'cache-control': 'public, max-age=60' }, false))
