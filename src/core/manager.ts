@@ -3,6 +3,7 @@ import type { CookieSealer, CryptoProvider, OpenedValue } from '../crypto/types.
 import { applyChanges } from './change-set.js'
 import type { ResponseView, SessionEngine } from './engine.js'
 import { CloakroomError, CookieTooLargeError, StoreError } from './errors.js'
+import { MAX_VALUE_DEPTH, tooDeep } from './json-value.js'
 import { fingerprint } from './logger.js'
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js'
 import type { RegisteredData } from './register.js'
@@ -183,6 +184,11 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     const record = await this.options.store.load(id)
     // The store caps its expiry at the absolute deadline; checking here too covers stores that do not.
     if (record !== null && record.absoluteExpiresAt !== null && record.absoluteExpiresAt <= Date.now()) return null
+    // Unreadable, like a record a store cannot decode: reading it whole could overflow the stack.
+    if (record !== null && tooDeep(record.data)) {
+      this.options.logger.debug(`cloakroom: ignored a stored session nested more than ${MAX_VALUE_DEPTH} levels deep`)
+      return null
+    }
     return record
   }
 
