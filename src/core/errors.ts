@@ -37,7 +37,7 @@ export class ConfigError extends CloakroomError {
 /**
  * Thrown by `insert`, `update` and `updateOr` when a value cannot travel as JSON unchanged
  * (functions, symbols, BigInt, cycles, `undefined`, non-finite numbers, class instances, strings
- * holding NUL or lone surrogates). The session is left as it was.
+ * holding NUL or lone surrogates), or nests more than 64 arrays or objects. The session is left as it was.
  *
  * @example
  * ```ts

@@ -3,11 +3,12 @@ import type { CookieSealer, CryptoProvider, OpenedValue } from '../crypto/types.
 import { applyChanges } from './change-set.js'
 import type { ResponseView, SessionEngine } from './engine.js'
 import { CloakroomError, CookieTooLargeError, StoreError } from './errors.js'
+import { MAX_VALUE_DEPTH, tooDeep } from './json-value.js'
 import { fingerprint } from './logger.js'
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js'
 import type { RegisteredData } from './register.js'
 import { commitToResponse, markNoStore, varyOnCookie } from './response-headers.js'
-import { SessionHandle, type OpenedCookie, type Session, type SessionBackend } from './session.js'
+import { REFUSED, SessionHandle, type OpenedCookie, type Refused, type Session, type SessionBackend } from './session.js'
 import { SessionStatus } from './status.js'
 import { EXPIRED, GONE, RENEWED, type Missing, type SessionRecord } from './store.js'
 
@@ -200,13 +201,18 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     return { id: parsed.id, createdAt: parsed.createdAt, stale: opened.stale }
   }
 
-  async load(id: string): Promise<SessionRecord | null> {
+  async load(id: string): Promise<SessionRecord | null | Refused> {
     const record = await this.options.store.load(id)
     if (record === null) return null
     // The absolute timeout in force now decides, from createdAt; the record's own deadline (set
     // under the configuration of its creation) can only end it sooner.
     const now = Date.now()
-    if (this.#pastAbsolute(record.createdAt, now) || (record.absoluteExpiresAt !== null && record.absoluteExpiresAt <= now)) return null
+    if (this.#pastAbsolute(record.createdAt, now) || (record.absoluteExpiresAt !== null && record.absoluteExpiresAt <= now)) return REFUSED
+    // Unreadable, like a record a store cannot decode: reading it whole could overflow the stack.
+    if (tooDeep(record.data)) {
+      this.options.logger.debug(`cloakroom: ignored a stored session nested more than ${MAX_VALUE_DEPTH} levels deep`)
+      return REFUSED
+    }
     return record
   }
 
@@ -280,7 +286,9 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
       // Only reached when the handler read the session: re-seal a cookie sealed under an older key.
       return opened.stale ? this.#reissue(state, opened, opened.id, true) : NONE
     }
-    if (opened === null) return this.#create(state)
+    // No session to write to: no valid cookie, or a record the manager refused (past the absolute
+    // timeout in force now, or unreadable). The writes start a fresh session.
+    if (opened === null || state.refused) return this.#create(state)
     // Even when the handler's read found no record, the store is asked: only it knows whether the
     // record expired (start afresh), was purged (drop) or was renewed away (leave the cookie alone).
     const ttlMs = this.#ttlFor(opened.createdAt)

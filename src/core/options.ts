@@ -1,5 +1,6 @@
 import { ConfigError } from './errors.js'
 import type { Logger } from './logger.js'
+import { cookiePackageAcceptsPath, hostOnlyDomain, isRepeatedPattern, MAX_DURATION_SECONDS } from './option-checks.js'
 import type { SessionStore } from './store.js'
 import type { CloakroomError } from './errors.js'
 
@@ -17,7 +18,7 @@ export type ExtendOn = 'state-changes' | 'every-request'
  */
 export interface BrowserLifecycle {
   type: 'browser'
-  /** Idle window in seconds: how long the record lives without activity. Default 86400 (1 day). */
+  /** Idle window in seconds: how long the record lives without activity. Default 86400 (1 day); at most 400 days. */
   stateTtl?: number
   /** Default `'state-changes'`. */
   extendOn?: ExtendOn
@@ -33,7 +34,7 @@ export interface BrowserLifecycle {
  */
 export interface PersistentLifecycle {
   type: 'persistent'
-  /** Idle window in seconds, also the cookie's Max-Age. Default 86400 (1 day). */
+  /** Idle window in seconds, also the cookie's Max-Age. Default 86400 (1 day); at most 400 days, the longest Max-Age browsers keep. */
   ttl?: number
   /** Default `'state-changes'`. */
   extendOn?: ExtendOn
@@ -51,7 +52,7 @@ export interface CookieOptions {
   sameSite?: 'lax' | 'strict' | 'none'
   /** Default `'/'`. */
   path?: string
-  /** Default: none (host-only cookie). */
+  /** Default: none (host-only cookie). Two labels or more; a single label or an IP address is refused. */
   domain?: string
   /** CHIPS partitioned cookie. Default `false`; requires `secure`. */
   partitioned?: boolean
@@ -81,7 +82,7 @@ export interface SessionOptions {
   contentSecurity?: 'private' | 'signed'
   /** Default `{ type: 'browser', stateTtl: 86400, extendOn: 'state-changes' }`. */
   lifecycle?: BrowserLifecycle | PersistentLifecycle
-  /** Hard cap on a session's whole life from its creation, in seconds. Default 2592000 (30 days); `null` for none. */
+  /** Hard cap on a session's whole life from its creation, in seconds. Default 2592000 (30 days), at most 400 days; `null` for none. */
   absoluteTimeout?: number | null
   /**
    * Renders the response for a store failure or an oversized cookie. Default: an empty-bodied 500
@@ -113,17 +114,42 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const MIN_KEY_BYTES = 32
 const TOP_LEVEL_KEYS = new Set(['store', 'keys', 'cookie', 'contentSecurity', 'lifecycle', 'absoluteTimeout', 'onError', 'logger'])
 const COOKIE_KEYS = new Set(['name', 'secure', 'httpOnly', 'sameSite', 'path', 'domain', 'partitioned'])
+const BROWSER_KEYS = new Set(['type', 'stateTtl', 'extendOn'])
+const PERSISTENT_KEYS = new Set(['type', 'ttl', 'extendOn'])
+const LOG_LEVELS = ['debug', 'warn', 'error'] as const
 const encoder = new TextEncoder()
 
-function rejectUnknown(given: object, known: Set<string>, where: string): void {
+function rejectUnknown(given: object, known: Set<string>, where: string, hint: (key: string) => string = () => ''): void {
   for (const key of Object.keys(given)) {
-    if (!known.has(key)) throw new ConfigError(`unknown option ${where}${key}; the options are ${[...known].join(', ')}`)
+    if (!known.has(key)) throw new ConfigError(`unknown option ${where}${key}; the options are ${[...known].join(', ')}${hint(key)}`)
+  }
+}
+
+/** A nested option (`cookie`, `lifecycle`) must be an object: `null` or a string cannot be read for its keys. */
+function objectOption<T extends object>(value: T | undefined, name: string): T | undefined {
+  if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+    throw new ConfigError(`${name} must be an object (got ${value === null ? 'null' : typeof value})`)
+  }
+  return value
+}
+
+// The other lifecycle type's name for the idle window is the likeliest slip.
+function lifecycleHint(persistent: boolean): (key: string) => string {
+  return (key) => {
+    if (!persistent && key === 'ttl') return "; a browser lifecycle's idle window is stateTtl (ttl belongs to { type: 'persistent' })"
+    if (persistent && key === 'stateTtl') return "; a persistent lifecycle's idle window is ttl (stateTtl belongs to { type: 'browser' })"
+    return ''
   }
 }
 
 function seconds(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new ConfigError(`${name} must be a whole number of seconds, at least 1 (got ${String(value)})`)
+  }
+  if (value > MAX_DURATION_SECONDS) {
+    throw new ConfigError(
+      `${name} must be at most ${MAX_DURATION_SECONDS} seconds (400 days), the longest Max-Age browsers keep (RFC 6265bis); no session can outlive its cookie (got ${value})`,
+    )
   }
   return value
 }
@@ -140,11 +166,15 @@ function resolveKeys(keys: unknown): Uint8Array[] {
     if (bytes.length < MIN_KEY_BYTES) {
       throw new ConfigError(`keys[${index}] is ${bytes.length} bytes; each key needs at least ${MIN_KEY_BYTES} random bytes: make one with \`npx cloakroom keygen\``)
     }
+    if (isRepeatedPattern(bytes)) {
+      throw new ConfigError(`keys[${index}] is a short run of bytes repeated, so it is not secret; make a random key with \`npx cloakroom keygen\``)
+    }
     return bytes
   })
 }
 
 function resolveCookie(cookie: CookieOptions = {}): ResolvedOptions['cookie'] {
+  objectOption(cookie, 'cookie')
   rejectUnknown(cookie, COOKIE_KEYS, 'cookie.')
   const resolved = {
     name: cookie.name ?? 'id',
@@ -169,21 +199,56 @@ function resolveCookie(cookie: CookieOptions = {}): ResolvedOptions['cookie'] {
     throw new ConfigError("cookie.sameSite 'none' requires cookie.secure: true (browsers drop SameSite=None cookies without Secure)")
   }
   if (resolved.partitioned && !secure) throw new ConfigError('cookie.partitioned requires cookie.secure: true')
-  if (typeof path !== 'string' || !path.startsWith('/') || !/^[\u0020-\u003A\u003C-\u007E]*$/.test(path)) {
-    throw new ConfigError(`cookie.path ${JSON.stringify(path)} must start with '/' and hold only printable ASCII without ';'`)
+  // Printable ASCII without ';' is RFC 6265's path-value; the cookie package, which writes the
+  // line, also refuses '<', so it is asked too.
+  if (typeof path !== 'string' || !path.startsWith('/') || !/^[\u0020-\u003A\u003C-\u007E]*$/.test(path) || !cookiePackageAcceptsPath(path)) {
+    throw new ConfigError(`cookie.path ${JSON.stringify(path)} must start with '/' and hold only printable ASCII without ';' or '<'`)
   }
-  if (domain !== undefined) {
-    const label = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?'
-    if (typeof domain !== 'string' || !new RegExp(`^${label}(?:\\.${label})*$`, 'i').test(domain)) {
-      throw new ConfigError(
-        `cookie.domain ${JSON.stringify(domain)} is not a plain host name; drop any leading dot, port or scheme, and write an international name in its xn-- form`,
-      )
-    }
+  if (domain !== undefined) resolveDomain(domain)
+  // Browsers match both prefixes case-insensitively (RFC 6265bis) and drop a cookie that breaks their rules.
+  const lowerName = name.toLowerCase()
+  if (lowerName.startsWith('__host-') && (!secure || path !== '/' || domain !== undefined)) {
+    throw new ConfigError("a cookie named __Host-… (in any letter case) needs cookie.secure: true, cookie.path: '/' and no cookie.domain")
   }
-  if (name.startsWith('__Host-') && (!secure || path !== '/' || domain !== undefined)) {
-    throw new ConfigError("a cookie named __Host-… needs cookie.secure: true, cookie.path: '/' and no cookie.domain")
+  if (lowerName.startsWith('__secure-') && !secure) throw new ConfigError('a cookie named __Secure-… (in any letter case) needs cookie.secure: true')
+  return resolved
+}
+
+function resolveDomain(domain: unknown): void {
+  const hostOnly = typeof domain === 'string' ? hostOnlyDomain(domain) : undefined
+  if (hostOnly !== undefined) {
+    throw new ConfigError(
+      `cookie.domain ${JSON.stringify(domain)} is ${hostOnly}, which browsers never share with other hosts; leave cookie.domain unset for a host-only cookie`,
+    )
   }
-  if (name.startsWith('__Secure-') && !secure) throw new ConfigError('a cookie named __Secure-… needs cookie.secure: true')
+  const label = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?'
+  if (typeof domain !== 'string' || !new RegExp(`^${label}(?:\\.${label})*$`, 'i').test(domain)) {
+    throw new ConfigError(
+      `cookie.domain ${JSON.stringify(domain)} is not a plain host name; drop any leading dot, port or scheme, and write an international name in its xn-- form`,
+    )
+  }
+}
+
+/**
+ * A logger written as an object literal has its keys checked like any option. A logger instance
+ * (console, pino, winston) carries many other methods, so only its debug, warn and error are
+ * looked up, and they are called as its methods.
+ */
+function resolveLogger(logger: unknown): Logger {
+  if (logger === undefined) return consoleLogger
+  if (logger === null || typeof logger !== 'object') throw new ConfigError('logger must be an object with debug, warn and error functions')
+  const literal = Object.getPrototypeOf(logger) === Object.prototype || Object.getPrototypeOf(logger) === null
+  if (literal) rejectUnknown(logger, new Set(LOG_LEVELS), 'logger.', () => ' (a logger instance such as console or pino is taken as it is)')
+  const resolved = { ...consoleLogger }
+  let found = false
+  for (const level of LOG_LEVELS) {
+    const method: unknown = (logger as Record<string, unknown>)[level]
+    if (method === undefined) continue
+    if (typeof method !== 'function') throw new ConfigError(`logger.${level} must be a function`)
+    resolved[level] = (message) => void method.call(logger, message)
+    found = true
+  }
+  if (!literal && !found) throw new ConfigError('logger has no debug, warn or error method; give an object with debug, warn and error functions')
   return resolved
 }
 
@@ -215,11 +280,12 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (contentSecurity !== 'private' && contentSecurity !== 'signed') {
     throw new ConfigError(`contentSecurity must be 'private' or 'signed' (got ${JSON.stringify(contentSecurity)})`)
   }
-  const lifecycle = options.lifecycle ?? { type: 'browser' }
+  const lifecycle = objectOption(options.lifecycle, 'lifecycle') ?? { type: 'browser' }
   if (lifecycle.type !== 'browser' && lifecycle.type !== 'persistent') {
     throw new ConfigError("lifecycle.type must be 'browser' or 'persistent'")
   }
   const persistent = lifecycle.type === 'persistent'
+  rejectUnknown(lifecycle, persistent ? PERSISTENT_KEYS : BROWSER_KEYS, 'lifecycle.', lifecycleHint(persistent))
   const ttl = seconds((persistent ? lifecycle.ttl : lifecycle.stateTtl) ?? 86_400, persistent ? 'lifecycle.ttl' : 'lifecycle.stateTtl')
   const extendOn = lifecycle.extendOn ?? 'state-changes'
   if (extendOn !== 'state-changes' && extendOn !== 'every-request') {
@@ -238,6 +304,6 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     extendOn,
     absoluteTimeoutMs,
     onError: options.onError,
-    logger: { ...consoleLogger, ...options.logger },
+    logger: resolveLogger(options.logger),
   }
 }

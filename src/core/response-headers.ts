@@ -1,22 +1,63 @@
 import type { HeaderView, SessionEngine } from './engine.js'
 import type { Session } from './session.js'
 
+/** One `Cache-Control` directive: its lower-cased name, and whether it carried an argument. */
+interface Directive {
+  name: string
+  qualified: boolean
+}
+
+/**
+ * Splits a `Cache-Control` value into directives (RFC 9111 §5.2: `token [ "=" ( token / quoted-string ) ]`),
+ * reading a quoted argument as a whole, so a `no-store` or `private` inside quotes is no directive.
+ */
+function directives(value: string): Directive[] {
+  const found: Directive[] = []
+  let i = 0
+  while (i < value.length) {
+    while (i < value.length && /[\s,]/.test(value[i] as string)) i++
+    const start = i
+    while (i < value.length && !/[\s,=]/.test(value[i] as string)) i++
+    const name = value.slice(start, i).toLowerCase()
+    while (i < value.length && /[ \t]/.test(value[i] as string)) i++
+    let qualified = false
+    if (value[i] === '=') {
+      qualified = true
+      i++
+      while (i < value.length && /[ \t]/.test(value[i] as string)) i++
+      if (value[i] === '"') {
+        for (i++; i < value.length && value[i] !== '"'; i++) if (value[i] === '\\') i++
+        i++
+      } else {
+        while (i < value.length && value[i] !== ',') i++
+      }
+    }
+    if (name !== '') found.push({ name, qualified })
+    // Skip anything up to the next comma (stray text after a directive is not another directive).
+    while (i < value.length && value[i] !== ',') i++
+  }
+  return found
+}
+
 /**
  * A response that sets or clears the session cookie must never be stored by a shared cache.
- * Keeps a handler's own `no-store`, or its `private` unless it also says `public`/`s-maxage`;
- * replaces anything else with `no-store`.
+ * Keeps a handler's own `no-store`, or its unqualified `private` unless it also says
+ * `public`/`s-maxage`; replaces anything else with `no-store`. A qualified `private="field"` is not
+ * private: it lets a shared cache store the response without the named fields (RFC 9111 §5.2.2.7).
  *
  * @example
  * ```ts
  * markNoStore(headers) // 'public, max-age=60' → 'no-store'; 'private, max-age=60' stays
+ * markNoStore(headers) // 'private="x-debug", max-age=3600' → 'no-store'
  * ```
  */
 export function markNoStore(headers: HeaderView): void {
   const current = headers.get('cache-control')
   if (current !== null) {
-    const directives = current.toLowerCase()
-    if (/(?:^|[\s,])no-store(?:$|[\s,=])/.test(directives)) return
-    if (/(?:^|[\s,])private(?:$|[\s,=])/.test(directives) && !/(?:^|[\s,])(?:public|s-maxage)(?:$|[\s,=])/.test(directives)) return
+    const given = directives(current)
+    if (given.some((d) => d.name === 'no-store' && !d.qualified)) return
+    const privateOnly = given.some((d) => d.name === 'private' && !d.qualified)
+    if (privateOnly && !given.some((d) => d.name === 'public' || d.name === 's-maxage')) return
   }
   headers.set('cache-control', 'no-store')
 }

@@ -64,10 +64,14 @@ export interface OpenedCookie {
   stale: boolean
 }
 
+/** A record the store returned but the manager refused (past the absolute timeout, unreadable): no session. */
+export const REFUSED = 'refused'
+export type Refused = typeof REFUSED
+
 /** What a session asks of its manager. */
 export interface SessionBackend {
   openCookie(value: string): OpenedCookie | null | Promise<OpenedCookie | null>
-  load(id: string): Promise<SessionRecord | null>
+  load(id: string): Promise<SessionRecord | null | Refused>
 }
 
 function emptyChanges(): ChangeSet {
@@ -111,6 +115,8 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
   record: SessionRecord | null = null
   /** A store failure met while loading; the response becomes an error even if the handler caught it. */
   error: CloakroomError | undefined
+  /** Whether the manager refused the record the store returned (the writes then start a fresh session). */
+  refused = false
   /** Set by the commit: later writes throw {@link SessionCommittedError} instead of vanishing. */
   committed = false
   /** Writes still waiting for the load (an un-awaited `update`, say); the commit waits for them. */
@@ -276,7 +282,9 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
     try {
       const opening = this.openCookie()
       const opened = opening instanceof Promise ? await opening : opening
-      if (opened !== null) record = await this.#backend.load(opened.id)
+      const loaded = opened === null ? null : await this.#backend.load(opened.id)
+      if (loaded === REFUSED) this.refused = true
+      else record = loaded
     } catch (error) {
       this.error = error instanceof StoreError ? error : new StoreError('backend', 'the session store failed to load a session', { cause: error })
       this.#loading = undefined

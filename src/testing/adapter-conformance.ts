@@ -223,14 +223,14 @@ export function defineAdapterConformance({ test, harness, stores, makeKey }: Ada
             const options = {
               store,
               contentSecurity,
-              cookie: { name: 'actix-test', path: '/test/', domain: 'localhost' },
+              cookie: { name: 'actix-test', path: '/test/', domain: 'example.com' },
               lifecycle: { type: 'persistent', ttl: 100 },
             } as const
             await withApp(options, routes, async (app) => {
               const first = await app.fetch(request('/'))
               const cookie = mustCookie(first, 'actix-test')
               assert.equal(cookie.path, '/test/')
-              assert.equal(cookie.domain, 'localhost')
+              assert.equal(cookie.domain, 'example.com')
               const second = await app.fetch(request('/test/', { cookie }))
               assert.equal(await second.text(), 'counter: 100')
             })
@@ -405,12 +405,12 @@ export function defineAdapterConformance({ test, harness, stores, makeKey }: Ada
         })
 
         it('purge sends the removal cookie with the configured path and domain', async () => {
-          const options = { store: await factory.make(), cookie: { path: '/', domain: 'localhost' } }
+          const options = { store: await factory.make(), cookie: { path: '/', domain: 'example.com' } }
           await withApp(options, routes, async (app) => {
             const cookie = mustCookie(await app.fetch(request('/login', { method: 'POST', body: { user_id: 'ferris' } })), 'id')
             const removal = mustCookie(await app.fetch(request('/logout', { method: 'POST', cookie })), 'id')
             assert.equal(removal.maxAge, 0)
-            assert.equal(removal.domain, 'localhost')
+            assert.equal(removal.domain, 'example.com')
             assert.equal(removal.path, '/')
             assert.equal(removal.httpOnly, true)
             assert.equal(removal.secure, true)

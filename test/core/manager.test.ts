@@ -215,7 +215,7 @@ describe('an existing session', () => {
   })
 
   it('purge deletes the record and sends the removal cookie with the same attributes', async () => {
-    const { send, store } = setup({ cookie: { path: '/test', domain: 'localhost', sameSite: 'strict' } })
+    const { send, store } = setup({ cookie: { path: '/test', domain: 'example.com', sameSite: 'strict' } })
     const cookie = await login(send)
     const response = await send((session) => {
       session.purge()
@@ -223,7 +223,7 @@ describe('an existing session', () => {
     }, cookie)
     expect(store.calls.delete).toBe(1)
     expect(sessionCookieLine(response)).toBe(
-      'id=; Max-Age=0; Domain=localhost; Path=/test; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Strict',
+      'id=; Max-Age=0; Domain=example.com; Path=/test; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Strict',
     )
     expect(response.headers.get('cache-control')).toBe('no-store')
     expect(await (await send(reads, cookie)).text()).toBe('null')
@@ -607,6 +607,29 @@ describe('Cache-Control and Vary', () => {
     expect((await send(withHeaders({ 'cache-control': 'no-store, no-cache' }))).headers.get('cache-control')).toBe('no-store, no-cache')
   })
 
+  // RFC 9111 §5.2.2.7: private="field" lets a shared cache store the response minus those fields.
+  it('replaces a qualified private="…" (a shared cache may store it) with no-store', async () => {
+    const { send } = setup()
+    const response = await send(withHeaders({ 'cache-control': 'private="x-debug", max-age=3600' }))
+    expect(response.headers.get('cache-control')).toBe('no-store')
+    const listing = await send(withHeaders({ 'cache-control': 'max-age=60, PRIVATE="Set-Cookie, X-Debug"' }))
+    expect(listing.headers.get('cache-control')).toBe('no-store')
+  })
+
+  it('does not read a no-store or private quoted inside another directive as the directive', async () => {
+    const { send } = setup()
+    const quotedNoStore = await send(withHeaders({ 'cache-control': 'private="x, no-store", max-age=60' }))
+    expect(quotedNoStore.headers.get('cache-control')).toBe('no-store')
+    const quotedPrivate = await send(withHeaders({ 'cache-control': 'max-age=60, no-cache="x-a, private, x-b"' }))
+    expect(quotedPrivate.headers.get('cache-control')).toBe('no-store')
+  })
+
+  it('still keeps an unqualified private next to a qualified no-cache', async () => {
+    const { send } = setup()
+    const response = await send(withHeaders({ 'cache-control': 'private, no-cache="set-cookie"' }))
+    expect(response.headers.get('cache-control')).toBe('private, no-cache="set-cookie"')
+  })
+
   it('leaves Cache-Control alone when no cookie is set', async () => {
     const { send } = setup()
     const response = await send(withHeaders({ 'cache-control': 'public, max-age=60' }, false))
@@ -728,13 +751,13 @@ describe('the cookie store within one millisecond', () => {
 
 describe('actix tests/middleware.rs', () => {
   it('cookie_storage: login sets a browser cookie with the configured path and domain; logout sends Max-Age 0 with the same', async () => {
-    const { send } = setup({ cookie: { path: '/test', domain: 'localhost' } }, new CookieStore())
+    const { send } = setup({ cookie: { path: '/test', domain: 'example.com' } }, new CookieStore())
     const login = await send((session) => (session.insert('user', 'ferris'), ok()))
     const set = sessionCookie(login)!
-    expect(set).toMatchObject({ name: 'id', path: '/test', domain: 'localhost', secure: true, httpOnly: true, sameSite: 'lax' })
+    expect(set).toMatchObject({ name: 'id', path: '/test', domain: 'example.com', secure: true, httpOnly: true, sameSite: 'lax' })
     expect(set.maxAge).toBeUndefined()
     const logout = await send((session) => (session.purge(), ok()), cookieHeader(login))
     const removal = sessionCookie(logout)!
-    expect(removal).toMatchObject({ name: 'id', value: '', path: '/test', domain: 'localhost', secure: true, httpOnly: true, maxAge: 0 })
+    expect(removal).toMatchObject({ name: 'id', value: '', path: '/test', domain: 'example.com', secure: true, httpOnly: true, maxAge: 0 })
   })
 })

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest'
+import { createSessionManager } from '../../src/create.js'
 import { ConfigError } from '../../src/core/errors.js'
 import { resolveOptions, type SessionOptions } from '../../src/core/options.js'
+import { generateKey } from '../../src/crypto/keys.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
 
-const key = 'k'.repeat(32)
+// A fixed test secret (never use it in an app); random-looking, as keys must be.
+const key = 'Xm9n5fdjbsMPAh8uKkzjTKH-MGjiB4MS6-JituLO4E8'
 const base = (): SessionOptions => ({ store: new MemoryStore(), keys: [key] })
 
 function configError(options: Partial<SessionOptions> & Record<string, unknown>): ConfigError {
@@ -17,7 +20,7 @@ function configError(options: Partial<SessionOptions> & Record<string, unknown>)
 }
 
 describe('options: defaults', () => {
-  it('fills in the secure defaults of DESIGN.md §2', () => {
+  it('fills in the secure defaults', () => {
     const resolved = resolveOptions(base())
     expect(resolved.cookie).toEqual({
       name: 'id',
@@ -47,10 +50,12 @@ describe('options: defaults', () => {
   })
 
   it('takes a Uint8Array key as its bytes and a string key as its UTF-8 bytes', () => {
-    const bytes = new Uint8Array(32).fill(7)
-    const resolved = resolveOptions({ ...base(), keys: [bytes, 'é'.repeat(16)] })
+    const bytes = Uint8Array.from(Buffer.from('U0ODQrXTdHR6OKews5xQOlh2fq40eylZphq9ihtt-MM', 'base64url'))
+    const text = 'ünïcödé: sixteen accented letters ôñ'
+    const resolved = resolveOptions({ ...base(), keys: [bytes, text] })
     expect(resolved.keys[0]).toBe(bytes)
-    expect(resolved.keys[1]?.length).toBe(32)
+    expect(resolved.keys[1]).toEqual(new Uint8Array(Buffer.from(text, 'utf8')))
+    expect(resolved.keys[1]?.length).toBeGreaterThan(text.length)
   })
 })
 
@@ -118,7 +123,7 @@ describe('options: impossible combinations throw at construction, naming the fix
     expect(configError({ store: undefined as never }).message).toMatch(/store must be/)
   })
 
-  // security.md §4b item 34: header injection through names, paths and domains fails at start-up.
+  // Header injection through names, paths and domains fails at start-up.
   const badNames = ['', 'a b', 'a;b', 'a=b', 'a,b', 'a\rb', 'a\nb', 'a\tb', 'a\u0000b', 'a\u007fb', 'a\u00a0b', 'ünïcode', '"q"', 'a(b)', 'a/b']
   for (const name of badNames) {
     it(`refuses the cookie name ${JSON.stringify(name)}`, () => {
@@ -142,6 +147,160 @@ describe('options: impossible combinations throw at construction, naming the fix
 
   it('accepts a plain domain and an IDN in its xn-- form', () => {
     expect(resolveOptions({ ...base(), cookie: { domain: 'xn--bcher-kva.de' } }).cookie.domain).toBe('xn--bcher-kva.de')
-    expect(resolveOptions({ ...base(), cookie: { domain: 'localhost' } }).cookie.domain).toBe('localhost')
+    expect(resolveOptions({ ...base(), cookie: { domain: 'app.example.com' } }).cookie.domain).toBe('app.example.com')
+  })
+})
+
+// The options a user writes, checked where the user meets them: createSessionManager throws.
+describe('createSessionManager refuses options it would otherwise ignore or could not honour', () => {
+  const construct = (options: Partial<SessionOptions> & Record<string, unknown>): unknown => {
+    try {
+      createSessionManager({ ...base(), ...options } as SessionOptions)
+    } catch (error) {
+      return error
+    }
+    return undefined
+  }
+  const refusal = (options: Partial<SessionOptions> & Record<string, unknown>): string => {
+    const error = construct(options)
+    expect(error).toBeInstanceOf(ConfigError)
+    return (error as ConfigError).message
+  }
+
+  describe('misspelt keys inside lifecycle', () => {
+    it('a browser lifecycle given ttl: names the valid keys and points to stateTtl', () => {
+      const message = refusal({ lifecycle: { type: 'browser', ttl: 900 } as never })
+      expect(message).toMatch(/unknown option lifecycle\.ttl/)
+      expect(message).toMatch(/type, stateTtl, extendOn/)
+      expect(message).toMatch(/stateTtl/)
+    })
+
+    it('a browser lifecycle given stateTTL', () => {
+      const message = refusal({ lifecycle: { type: 'browser', stateTTL: 900 } as never })
+      expect(message).toMatch(/unknown option lifecycle\.stateTTL.*type, stateTtl, extendOn/)
+    })
+
+    it('a persistent lifecycle given stateTtl: names the valid keys and points to ttl', () => {
+      const message = refusal({ lifecycle: { type: 'persistent', stateTtl: 900 } as never })
+      expect(message).toMatch(/unknown option lifecycle\.stateTtl/)
+      expect(message).toMatch(/type, ttl, extendOn/)
+      expect(message).toMatch(/persistent lifecycle's idle window is ttl/)
+    })
+
+    it('a misspelt extendOn', () => {
+      expect(refusal({ lifecycle: { type: 'persistent', ttl: 60, extendon: 'every-request' } as never })).toMatch(/lifecycle\.extendon/)
+    })
+
+    it('a lifecycle or cookie that is not an object', () => {
+      expect(refusal({ lifecycle: null as never })).toMatch(/lifecycle must be an object/)
+      expect(refusal({ cookie: null as never })).toMatch(/cookie must be an object/)
+      expect(refusal({ cookie: 'id' as never })).toMatch(/cookie must be an object/)
+    })
+  })
+
+  describe('the logger', () => {
+    it('refuses a logger with none of debug, warn or error (a misspelt one)', () => {
+      expect(refusal({ logger: { degub: () => {} } as never })).toMatch(/logger.*debug, warn, error/)
+    })
+
+    it('refuses a logger whose debug, warn or error is not a function', () => {
+      expect(refusal({ logger: { warn: 'yes' } as never })).toMatch(/logger\.warn must be a function/)
+    })
+
+    it('accepts console, whose other methods are not typos', () => {
+      expect(construct({ logger: console })).toBeUndefined()
+    })
+
+    it('calls a logger whose methods live on its class, as methods of that logger', async () => {
+      class Collector {
+        readonly lines: string[] = []
+        debug(message: string): void {
+          this.lines.push(message)
+        }
+        warn(): void {}
+        error(): void {}
+      }
+      const logger = new Collector()
+      const manager = createSessionManager({ ...base(), logger })
+      const request = new Request('http://localhost/', { headers: { cookie: 'id=e1.AAAAAAAA.forged' } })
+      const response = await manager.handle(request, async (session) => new Response(JSON.stringify(await session.entries())))
+      expect(response.status).toBe(200)
+      expect(logger.lines).toEqual([expect.stringMatching(/did not verify/)])
+    })
+  })
+
+  describe('__Host- and __Secure- prefixes, matched case-insensitively as browsers do (RFC 6265bis)', () => {
+    it('refuses __host-id with a domain, __HOST-id with another path, __Host-ID without secure', () => {
+      expect(refusal({ cookie: { name: '__host-id', domain: 'example.com' } })).toMatch(/__Host-/)
+      expect(refusal({ cookie: { name: '__HOST-id', path: '/app' } })).toMatch(/__Host-/)
+      expect(refusal({ cookie: { name: '__hOsT-id', secure: false } })).toMatch(/__Host-/)
+    })
+
+    it('refuses __SECURE-id and __secure-id without secure', () => {
+      expect(refusal({ cookie: { name: '__SECURE-id', secure: false } })).toMatch(/__Secure-/)
+      expect(refusal({ cookie: { name: '__secure-id', secure: false } })).toMatch(/__Secure-/)
+    })
+  })
+
+  describe('durations are bounded by the 400 days browsers cap Max-Age at (RFC 6265bis)', () => {
+    it('refuses ttl: 1e20, stateTtl one second over 400 days and absoluteTimeout: MAX_SAFE_INTEGER', () => {
+      expect(refusal({ lifecycle: { type: 'persistent', ttl: 1e20 } })).toMatch(/lifecycle\.ttl must be at most 34560000 seconds \(400 days\).*RFC 6265bis/)
+      expect(refusal({ lifecycle: { type: 'browser', stateTtl: 34_560_001 } })).toMatch(/lifecycle\.stateTtl must be at most 34560000/)
+      expect(refusal({ absoluteTimeout: Number.MAX_SAFE_INTEGER })).toMatch(/absoluteTimeout must be at most 34560000/)
+    })
+
+    it('accepts exactly 400 days', () => {
+      expect(construct({ lifecycle: { type: 'persistent', ttl: 34_560_000 }, absoluteTimeout: 34_560_000 })).toBeUndefined()
+    })
+  })
+
+  describe('cookie.domain and cookie.path that browsers or the cookie package refuse', () => {
+    for (const domain of ['com', 'localhost', 'LOCAL']) {
+      it(`refuses the single-label domain ${JSON.stringify(domain)} and says to leave it unset`, () => {
+        expect(refusal({ cookie: { domain } })).toMatch(/cookie\.domain .*single label.*leave cookie\.domain unset/)
+      })
+    }
+
+    for (const domain of ['127.0.0.1', '10.0.0.255', '::1', '[::1]', '2001:db8::1', '::ffff:127.0.0.1']) {
+      it(`refuses the IP address ${JSON.stringify(domain)} as a domain and says to leave it unset`, () => {
+        expect(refusal({ cookie: { domain } })).toMatch(/cookie\.domain .*IP address.*leave cookie\.domain unset/)
+      })
+    }
+
+    it('still accepts a domain of two labels or more', () => {
+      expect(construct({ cookie: { domain: 'example.com' } })).toBeUndefined()
+      expect(construct({ cookie: { domain: 'app.example.co.uk' } })).toBeUndefined()
+    })
+
+    it("refuses a path with '<', which the cookie package refuses (a ConfigError, not its TypeError)", () => {
+      expect(refusal({ cookie: { path: '/a<b' } })).toMatch(/cookie\.path/)
+    })
+
+    it("accepts a path the cookie package accepts, such as one with '=' or '>'", () => {
+      expect(construct({ cookie: { path: '/a=b>c' } })).toBeUndefined()
+    })
+  })
+
+  describe('keys that are obviously not secret', () => {
+    const weak: [string, string | Uint8Array][] = [
+      ["'a'.repeat(32)", 'a'.repeat(32)],
+      ['32 zero bytes', new Uint8Array(32)],
+      ['64 bytes of 0xff', new Uint8Array(64).fill(0xff)],
+      ["'ab'.repeat(16)", 'ab'.repeat(16)],
+      ["'password'.repeat(4)", 'password'.repeat(4)],
+    ]
+    for (const [name, key] of weak) {
+      it(`refuses ${name} and points to npx cloakroom keygen`, () => {
+        expect(refusal({ keys: [key] })).toMatch(/keys\[0\].*not secret.*npx cloakroom keygen/)
+      })
+    }
+
+    it('refuses a weak key anywhere in the ring, naming its position', () => {
+      expect(refusal({ keys: [generateKey(), 'z'.repeat(40)] })).toMatch(/keys\[1\]/)
+    })
+
+    it('accepts a key from generateKey() and a long passphrase', () => {
+      expect(construct({ keys: [generateKey(), 'correct horse battery staple, thirty-two bytes'] })).toBeUndefined()
+    })
   })
 })

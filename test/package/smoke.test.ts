@@ -89,7 +89,7 @@ describe('the packed package, from a clean folder with no peer dependency', () =
       join(consumer, 'use.ts'),
       `${lines.join('\n')}
 import { createSessionManager, MemoryStore, type Session } from 'cloakroom'
-const manager = createSessionManager({ store: new MemoryStore(), keys: ['x'.repeat(32)] })
+const manager = createSessionManager({ store: new MemoryStore(), keys: ['tLoqirM2JQgBEupyd1pBToe3cwraGza2-aKxwLn2Vb4'] })
 export async function handler(session: Session): Promise<number> {
   const n = ((await session.get('n')) ?? 0) as number
   session.insert('n', n + 1)
@@ -114,7 +114,7 @@ void manager
     writeFileSync(
       entry,
       `import { createSessionManager, CookieStore } from 'cloakroom'
-const manager = createSessionManager({ store: new CookieStore(), keys: ['k'.repeat(32)] })
+const manager = createSessionManager({ store: new CookieStore(), keys: ['aw530Vs5j0Oo2Wwk93iwf1Bh5Dm6_x4dvYoJZp2faCU'] })
 export default {
   fetch: (request) => manager.handle(request, async (session) => {
     const n = (await session.get('n')) ?? 0

@@ -18,7 +18,7 @@ export function setup(inner: SessionStore, options: Partial<SessionOptions> = {}
 }
 
 /** Keeps the expected warnings and errors of the cases out of the runtime's console. */
-export const silent = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }
+export const silent = { debug: () => {}, warn: () => {}, error: () => {} }
 
 export const ok = (): Response => new Response('ok')
 

@@ -13,7 +13,7 @@ function expectType<T extends true>(): T | undefined {
 }
 
 const app = express()
-const middleware = sessions({ store: new MemoryStore(), keys: ['k'.repeat(32)] })
+const middleware = sessions({ store: new MemoryStore(), keys: ['aw530Vs5j0Oo2Wwk93iwf1Bh5Dm6_x4dvYoJZp2faCU'] })
 expectType<Equal<typeof middleware, RequestHandler>>()
 app.use(middleware)
 

@@ -13,7 +13,7 @@ type Data = { counter: number; user?: string }
 
 export async function fastifyTypes(): Promise<void> {
   const app = Fastify()
-  const keys = ['k'.repeat(32)]
+  const keys = ['aw530Vs5j0Oo2Wwk93iwf1Bh5Dm6_x4dvYoJZp2faCU']
   await app.register(sessions, { store: new MemoryStore(), keys })
   await app.register(fastifySessions, { store: new MemoryStore(), keys, cookie: { name: '__Host-id' } })
   // @ts-expect-error: keys must be strings or bytes

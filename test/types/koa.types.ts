@@ -10,7 +10,7 @@ type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ?
 function expectType<_T extends true>(): void {}
 
 type Data = { counter: number; user?: string }
-const options = { store: new MemoryStore(), keys: ['k'.repeat(32)] }
+const options = { store: new MemoryStore(), keys: ['aw530Vs5j0Oo2Wwk93iwf1Bh5Dm6_x4dvYoJZp2faCU'] }
 
 export function koaTypes(): void {
   const app = new Koa()

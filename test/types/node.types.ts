@@ -12,7 +12,7 @@ function expectType<T extends true>(): T | undefined {
   return undefined
 }
 
-const options = { store: new MemoryStore(), keys: ['k'.repeat(32)] }
+const options = { store: new MemoryStore(), keys: ['aw530Vs5j0Oo2Wwk93iwf1Bh5Dm6_x4dvYoJZp2faCU'] }
 type Data = { counter?: number; roles?: string[] }
 
 // The listener fits http.createServer as is; the session parameter carries the generic.

@@ -14,7 +14,7 @@ import { MemoryStore } from '../../src/stores/memory/index.js'
 declare module '../../src/core/register.js' {
   interface Register { data: { counter?: number; user?: string } }
 }
-const options = { store: new MemoryStore(), keys: ['k'.repeat(32)] }
+const options = { store: new MemoryStore(), keys: ['aw530Vs5j0Oo2Wwk93iwf1Bh5Dm6_x4dvYoJZp2faCU'] }
 `
 const fixtures: { name: string; source: string }[] = [
   {
