@@ -1,6 +1,7 @@
 import { setCookieWriter, readCookie, type SetCookieWriter } from '../cookie/session-cookie.js'
 import type { CookieSealer, CryptoProvider, OpenedValue } from '../crypto/types.js'
 import { applyChanges } from './change-set.js'
+import { commitPurgeOnly, commitsAt } from './commit-rule.js'
 import type { ResponseView, SessionEngine } from './engine.js'
 import { CloakroomError, CookieTooLargeError, StoreError } from './errors.js'
 import { MAX_VALUE_DEPTH, tooDeep } from './json-value.js'
@@ -37,7 +38,10 @@ export interface SessionManager<Data extends object = RegisteredData> extends Se
   /**
    * Runs `handler` with the request's session and returns its response with the session
    * committed: cookie set or cleared, `Cache-Control` and `Vary` merged, or an error response if
-   * the store failed. A handler that throws has nothing committed, and its error propagates.
+   * the store failed. The response's status decides, as for every adapter: below 500 the session
+   * commits, from 500 only a `purge()` does. A handler that throws has its error propagate and
+   * nothing committed, except a purge: the record is deleted before the error is rethrown (there is
+   * no response to carry the removal cookie).
    */
   handle(request: Request, handler: (session: Session<Data>) => Response | Promise<Response>): Promise<Response>
 }
@@ -137,8 +141,8 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     if (state.inFlight !== undefined) await state.settle()
     state.committed = true
     if (state.error) return this.#fail(state.error, request)
-    // A failed response commits nothing (as tower-sessions and Django do): the handler's changes may be half-made.
-    if (response.status >= 500) return null
+    // A failed response commits nothing but a purge (commit-rule.ts says why).
+    if (!commitsAt(response.status, state)) return null
     let outcome: Outcome
     try {
       outcome = await this.#persist(state)
@@ -166,7 +170,10 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
       // The session's own store failure, left uncaught by the handler, gets the same opaque
       // answer as one it caught; any other throw is the handler's and goes on to the caller.
       const failure = sessionFailure(session)
-      if (failure === undefined || failure !== error) throw error
+      if (failure === undefined || failure !== error) {
+        await commitPurgeOnly(this, session, request)
+        throw error
+      }
       return this.#fail(failure, request)
     }
     return commitToResponse(this, session, response, request)

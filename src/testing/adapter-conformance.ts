@@ -16,6 +16,12 @@ export interface RouteResult {
   text?: string
   /** Sent as a 302 to this location. */
   redirect?: string
+  /**
+   * Throw instead of answering: an HTTP error with this status (a 4xx), thrown the framework's own
+   * way, for its error handling to render (Hono `throw new HTTPException(status)`, Koa
+   * `ctx.throw(status)`, Fastify an error with `statusCode`, Express `next(err)` with `err.status`).
+   */
+  throwStatus?: number
 }
 
 /**
@@ -54,6 +60,12 @@ export interface RunningApp {
 export interface AdapterHarness {
   name: string
   start(options: SessionOptions, routes: AppRoute[]): Promise<RunningApp>
+  /**
+   * False for an adapter whose framework cannot turn a thrown error into a 4xx (node:http, where
+   * every throw is a 500): the suite then leaves out the cases whose route answers with
+   * {@link RouteResult.throwStatus}. Default true.
+   */
+  rendersThrownStatus?: boolean
 }
 
 /**
@@ -189,7 +201,8 @@ const complexRoutes: AppRoute[] = [
  * refresh on changes and on every request, the complex workflow, the guard), each in private and
  * signed mode against every store given, plus cloakroom's own response rules (no cookie for an
  * untouched session, exact attributes, a forged cookie gets a fresh session, renew kills the old
- * id, purge sends the removal cookie, a store failure is an empty 500, redirects carry the cookie).
+ * id, purge sends the removal cookie, a store failure is an empty 500, redirects carry the cookie,
+ * the final status decides what a thrown error commits, and a purge is never dropped).
  * Third-party adapters can run it too.
  *
  * @example
@@ -362,7 +375,44 @@ export function defineAdapterConformance({ test, harness, stores, makeKey }: Ada
             path: '/fail-after-insert',
             handler: (session) => (session.insert('counter', 1), { status: 503, text: 'unavailable' }),
           },
+          // A guard that ends the session, then refuses the request the framework's own way.
+          { method: 'POST', path: '/logout-then-401', handler: (session) => (session.purge(), { throwStatus: 401 }) },
+          { method: 'POST', path: '/insert-then-401', handler: (session) => (session.insert('counter', 7), { throwStatus: 401 }) },
+          {
+            method: 'POST',
+            path: '/logout-then-throw',
+            handler: (session) => {
+              session.purge()
+              throw new Error('conformance: a plain error thrown after purge() (expected in this test)')
+            },
+          },
+          {
+            method: 'POST',
+            path: '/insert-then-throw',
+            handler: (session) => {
+              session.insert('counter', 7)
+              throw new Error('conformance: a plain error thrown after insert() (expected in this test)')
+            },
+          },
+          { method: 'POST', path: '/logout-then-503', handler: (session) => (session.purge(), { status: 503, text: 'unavailable' }) },
         ]
+
+        /** Logs in as ferris; returns the cookie, after checking the session is there. */
+        async function loggedIn(app: RunningApp): Promise<SetCookie> {
+          const cookie = mustCookie(await app.fetch(request('/login', { method: 'POST', body: { user_id: 'ferris' } })), 'id')
+          assert.deepEqual(await (await app.fetch(request('/', { cookie }))).json(), { user_id: 'ferris', counter: 0 })
+          return cookie
+        }
+
+        /** The response carries the removal cookie, and (where the store can invalidate) the old cookie no longer logs in. */
+        async function assertLoggedOut(app: RunningApp, store: SessionStore, response: Response, cookie: SetCookie): Promise<void> {
+          const removal = mustCookie(response, 'id')
+          assert.equal(removal.maxAge, 0)
+          assert.equal(removal.value ?? '', '')
+          assert.equal(response.headers.get('cache-control'), 'no-store')
+          const replay = await (await app.fetch(request('/', { cookie }))).json()
+          if (store.canInvalidate) assert.deepEqual(replay, { user_id: null, counter: 0 })
+        }
 
         it('an untouched session gets no Set-Cookie, Cache-Control or Vary', async () => {
           await withApp({ store: await factory.make() }, routes, async (app) => {
@@ -437,6 +487,60 @@ export function defineAdapterConformance({ test, harness, stores, makeKey }: Ada
             assert.deepEqual(response.headers.getSetCookie(), [])
           })
         })
+
+        it('a purge followed by a returned 500 or more still logs out', async () => {
+          const store = await factory.make()
+          await withApp({ store }, routes, async (app) => {
+            const cookie = await loggedIn(app)
+            const response = await app.fetch(request('/logout-then-503', { method: 'POST', cookie }))
+            assert.equal(response.status, 503)
+            await assertLoggedOut(app, store, response, cookie)
+          })
+        })
+
+        it('a purge followed by a thrown plain error (500) still deletes the record and clears the cookie', async () => {
+          const store = await factory.make()
+          await withApp({ store }, routes, async (app) => {
+            const cookie = await loggedIn(app)
+            const response = await app.fetch(request('/logout-then-throw', { method: 'POST', cookie }))
+            assert.equal(response.status, 500)
+            await assertLoggedOut(app, store, response, cookie)
+          })
+        })
+
+        it('an insert followed by a thrown plain error (500) commits nothing', async () => {
+          const store = await factory.make()
+          await withApp({ store }, routes, async (app) => {
+            const cookie = await loggedIn(app)
+            const response = await app.fetch(request('/insert-then-throw', { method: 'POST', cookie }))
+            assert.equal(response.status, 500)
+            assert.deepEqual(response.headers.getSetCookie(), [])
+            assert.deepEqual(await (await app.fetch(request('/', { cookie }))).json(), { user_id: 'ferris', counter: 0 })
+          })
+        })
+
+        if (harness.rendersThrownStatus !== false) {
+          it('a purge followed by a thrown 401 still logs out', async () => {
+            const store = await factory.make()
+            await withApp({ store }, routes, async (app) => {
+              const cookie = await loggedIn(app)
+              const response = await app.fetch(request('/logout-then-401', { method: 'POST', cookie }))
+              assert.equal(response.status, 401)
+              await assertLoggedOut(app, store, response, cookie)
+            })
+          })
+
+          it('an insert followed by a thrown 401 commits, as a returned 401 would', async () => {
+            const store = await factory.make()
+            await withApp({ store }, routes, async (app) => {
+              const cookie = await loggedIn(app)
+              const response = await app.fetch(request('/insert-then-401', { method: 'POST', cookie }))
+              assert.equal(response.status, 401)
+              const next = cookieNamed(response, 'id') ?? cookie
+              assert.deepEqual(await (await app.fetch(request('/', { cookie: next }))).json(), { user_id: 'ferris', counter: 7 })
+            })
+          })
+        }
       })
     }
 

@@ -14,6 +14,8 @@ import { serveListener } from './node-app-harness.js'
 const express4 = ((await import('express4' as string)) as { default: typeof express }).default
 
 function render(res: Response, result: RouteResult): void {
+  // Thrown inside the promise below, so it reaches next(err) and the error handler.
+  if (result.throwStatus !== undefined) throw Object.assign(new Error('refused'), { status: result.throwStatus })
   if (result.redirect !== undefined) return res.redirect(302, result.redirect)
   res.status(result.status ?? 200)
   if (result.json !== undefined) {
@@ -32,9 +34,13 @@ function expressApp(framework: typeof express, options: SessionOptions, routes: 
     // Express 4 does not catch a rejected promise: hand it to next() as Express 5 would.
     app[method](route.path, (req: Request, res: Response, next: NextFunction) => {
       const body = (req.body as Json | undefined) ?? undefined
-      Promise.resolve(route.handler(req.session, body)).then((result) => render(res, result), next)
+      Promise.resolve(route.handler(req.session, body)).then((result) => render(res, result)).catch(next)
     })
   }
+  // The usual error handler: an error's own `status`, else 500.
+  app.use((error: { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+    res.status(typeof error.status === 'number' ? error.status : 500).type('text/plain').send('error')
+  })
   return app
 }
 

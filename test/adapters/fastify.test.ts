@@ -20,6 +20,7 @@ import { cookieHeader, sessionCookie } from '../support/http.js'
 // --- harness -------------------------------------------------------------------------------
 
 function render(reply: FastifyReply, result: RouteResult): FastifyReply {
+  if (result.throwStatus !== undefined) throw Object.assign(new Error('refused'), { statusCode: result.throwStatus })
   if (result.redirect !== undefined) return reply.redirect(result.redirect, 302)
   reply.code(result.status ?? 200)
   if (result.json !== undefined) return reply.send(result.json)
@@ -224,18 +225,23 @@ describe('fastify adapter specifics', () => {
     expect(store.writes).toBe(0)
   })
 
-  it("a route that throws a 4xx commits nothing even when the error handler answers 418", async () => {
+  it('a route that throws commits by the status the error handler sends: 418 commits, 500 does not', async () => {
     const store = new InstrumentedStore()
     const app = await appWith(store)
-    app.setErrorHandler((error, _request, reply) => reply.code(418).send({ handled: (error as Error).message }))
+    app.setErrorHandler((error, _request, reply) => reply.code((error as { answer?: number }).answer ?? 500).send({ handled: (error as Error).message }))
     app.get('/throws', async (request) => {
       request.session.insert('a', 1)
-      throw Object.assign(new Error('bad input'), { statusCode: 400 })
+      // A 4xx thrown and answered with a 500, a plain error answered with a 418.
+      throw Object.assign(new Error('bad input'), { statusCode: 400, answer: (request.query as { answer?: string }).answer === '418' ? 418 : 500 })
     })
-    const response = await injectFetch(app, new Request('http://localhost/throws'))
-    expect(response.status).toBe(418)
-    expect(response.headers.getSetCookie()).toEqual([])
+    const failed = await injectFetch(app, new Request('http://localhost/throws?answer=500'))
+    expect(failed.status).toBe(500)
+    expect(failed.headers.getSetCookie()).toEqual([])
     expect(store.writes).toBe(0)
+    const handled = await injectFetch(app, new Request('http://localhost/throws?answer=418'))
+    expect(handled.status).toBe(418)
+    expect(sessionCookie(handled)).toBeDefined()
+    expect(store.writes).toBe(1)
   })
 
   it("a route that lets the session's own store failure escape gets the empty 500, not Fastify's error body", async () => {

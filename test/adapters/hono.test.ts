@@ -1,4 +1,6 @@
 import { Hono, type Context } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { describe, expect, it } from 'vitest'
 import { getSession, sessions } from '../../src/adapters/hono/index.js'
 import type { SessionOptions } from '../../src/core/options.js'
@@ -7,9 +9,10 @@ import { CookieStore } from '../../src/stores/cookie/index.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
 import { defineAdapterConformance, type AdapterHarness, type AppRoute, type RouteResult } from '../../src/testing/adapter-conformance.js'
 import { jsonBody, overHttp } from '../support/harness.js'
-import { sessionCookie } from '../support/http.js'
+import { cookieHeader, sessionCookie } from '../support/http.js'
 
 function render(c: Context, result: RouteResult): Response {
+  if (result.throwStatus !== undefined) throw new HTTPException(result.throwStatus as ContentfulStatusCode)
   const status = (result.status ?? 200) as 200
   if (result.redirect !== undefined) return c.redirect(result.redirect, 302)
   if (result.json !== undefined) return c.json(result.json, status)
@@ -78,18 +81,38 @@ describe('hono adapter specifics', () => {
     expect(names.sort()).toEqual(['id', 'outer'])
   })
 
-  it('a handler that throws has nothing committed and Hono renders its error', async () => {
+  it('a handler that throws commits by the status app.onError renders: 418 commits, 500 does not', async () => {
+    const app = new Hono()
+    app.use(sessions({ store: new MemoryStore(), keys }))
+    app.get('/', (c) => {
+      c.get('session').insert('a', 1)
+      throw new Error(c.req.query('answer') ?? '500')
+    })
+    app.onError((error, c) => c.text(`handled: ${error.message}`, Number(error.message) as 418 | 500))
+    const failed = await app.request('/?answer=500')
+    expect(failed.status).toBe(500)
+    expect(failed.headers.getSetCookie()).toEqual([])
+    const handled = await app.request('/?answer=418')
+    expect(handled.status).toBe(418)
+    // Headers before the body: once @hono/node-server has replaced the global Response (the real-HTTP
+    // runs above), reading the body rebuilds the response from its original headers.
+    expect(sessionCookie(handled)).toBeDefined()
+    expect(await handled.text()).toBe('handled: 418')
+  })
+
+  it('a purge followed by an error that escapes the middleware (a thrown non-Error) still deletes the record', async () => {
     const store = new MemoryStore()
     const app = new Hono()
     app.use(sessions({ store, keys }))
-    app.get('/', (c) => {
-      c.get('session').insert('a', 1)
-      throw new Error('handler bug')
+    app.post('/login', (c) => (c.get('session').insert('user', 'ferris'), c.text('ok')))
+    app.get('/whoami', async (c) => c.text(String((await c.get('session').get('user')) ?? 'nobody')))
+    app.post('/logout', (c) => {
+      c.get('session').purge()
+      throw 'not an Error'
     })
-    app.onError((error, c) => c.text(`handled: ${error.message}`, 418))
-    const response = await app.request('/')
-    expect(response.status).toBe(418)
-    expect(response.headers.getSetCookie()).toEqual([])
+    const cookie = cookieHeader(await app.request('/login', { method: 'POST' }))
+    await expect(app.request('/logout', { method: 'POST', headers: { cookie } })).rejects.toBe('not an Error')
+    expect(await (await app.request('/whoami', { headers: { cookie } })).text()).toBe('nobody')
   })
 
   it('a 404 route neither crashes nor sets a cookie', async () => {

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { Readable } from 'node:stream'
 import Koa from 'koa'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { getSession, sessions } from '../../src/adapters/koa/index.js'
 import type { Json } from '../../src/core/json.js'
 import type { SessionOptions } from '../../src/core/options.js'
@@ -34,6 +34,7 @@ async function readJson(ctx: Koa.Context): Promise<Json | undefined> {
 }
 
 function render(ctx: Koa.Context, result: RouteResult): void {
+  if (result.throwStatus !== undefined) ctx.throw(result.throwStatus)
   if (result.redirect !== undefined) {
     ctx.status = 302
     ctx.redirect(result.redirect)
@@ -191,7 +192,7 @@ for (const [version, KoaClass] of versions) {
       expect(names.sort()).toEqual(['id', 'lang', 'theme'])
     })
 
-    it('a throwing handler commits nothing and its error reaches the outer error middleware', async () => {
+    it('a throwing handler’s error reaches the outer error middleware, and the status it sends decides: 418 commits', async () => {
       const store = new InstrumentedStore()
       const seen: string[] = []
       const outer: Koa.Middleware = async (ctx, next) => {
@@ -200,6 +201,7 @@ for (const [version, KoaClass] of versions) {
         } catch (error) {
           seen.push((error as Error).message)
           ctx.status = 418
+          ctx.set('cache-control', 'private')
           ctx.body = 'handled'
         }
       }
@@ -214,9 +216,38 @@ for (const [version, KoaClass] of versions) {
       const response = await get('/throws')
       expect(response.status).toBe(418)
       expect(await response.text()).toBe('handled')
-      expect(response.headers.getSetCookie()).toEqual([])
+      expect(sessionCookie(response)).toBeDefined()
+      // Merged with the headers the error middleware set, not laid under them.
+      expect(response.headers.get('cache-control')).toBe('private')
       expect(seen).toEqual(['handler bug'])
-      expect(store.writes).toBe(0)
+      expect(store.writes).toBe(1)
+    })
+
+    it('a purge followed by a throw that nothing renders (ctx.respond = false) still deletes the record when the response closes', async () => {
+      const store = new InstrumentedStore()
+      const outer: Koa.Middleware = async (ctx, next) => {
+        try {
+          await next()
+        } catch {
+          ctx.respond = false
+          ctx.res.destroy()
+        }
+      }
+      const { get, login } = await serve(
+        store,
+        (ctx) => {
+          ctx.session.purge()
+          throw new Error('guard refused')
+        },
+        { outer },
+      )
+      const cookie = await login()
+      await get('/throws', { headers: { cookie } }).then(
+        () => undefined,
+        () => undefined,
+      )
+      await vi.waitFor(() => expect(store.calls.delete).toBe(1))
+      expect(await (await get('/whoami', { headers: { cookie } })).json()).toEqual({ user: null })
     })
 
     it('without an error middleware a throwing handler gets Koa’s own 500 and no cookie', async () => {

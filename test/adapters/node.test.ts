@@ -5,7 +5,6 @@ import { Readable } from 'node:stream'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { getSession, withSessions, type NodeSessionOptions, type SessionRequestHandler } from '../../src/adapters/node/index.js'
 import type { Json } from '../../src/core/json.js'
-import type { SessionOptions } from '../../src/core/options.js'
 import type { Session } from '../../src/core/session.js'
 import { generateKey } from '../../src/crypto/keys.js'
 import { CookieStore } from '../../src/stores/cookie/index.js'
@@ -39,7 +38,7 @@ function render(res: ServerResponse, result: RouteResult): void {
   res.end(result.text ?? '')
 }
 
-function conformanceListener(options: SessionOptions, routes: AppRoute[]): (req: IncomingMessage, res: ServerResponse) => void {
+function conformanceListener(options: NodeSessionOptions, routes: AppRoute[]): (req: IncomingMessage, res: ServerResponse) => void {
   return withSessions(options, async (req, res, session) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
     const route = routes.find((candidate) => candidate.method === req.method && candidate.path === path)
@@ -54,7 +53,9 @@ function conformanceListener(options: SessionOptions, routes: AppRoute[]): (req:
 
 const harness: AdapterHarness = {
   name: 'node:http (real HTTP, loopback)',
-  start: async (options, routes) => serveListener(conformanceListener(options, routes)),
+  start: async (options, routes) => serveListener(conformanceListener({ onHandlerError: () => {}, ...options }, routes)),
+  // node:http has no error handling of its own: every throw is a 500.
+  rendersThrownStatus: false,
 }
 
 defineAdapterConformance({

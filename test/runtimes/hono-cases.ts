@@ -1,4 +1,6 @@
 import { Hono, type Context } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { getSession, sessions } from '../../src/adapters/hono/index.js'
 import { CookieStore, MemoryStore, type Json, type SessionOptions } from '../../src/index.js'
 import { defineAdapterConformance, type AdapterHarness, type AppRoute, type RouteResult } from '../../src/testing/adapter-conformance.js'
@@ -12,6 +14,7 @@ async function jsonBody(request: Request): Promise<Json | undefined> {
 }
 
 function render(c: Context, result: RouteResult): Response {
+  if (result.throwStatus !== undefined) throw new HTTPException(result.throwStatus as ContentfulStatusCode)
   const status = (result.status ?? 200) as 200
   if (result.redirect !== undefined) return c.redirect(result.redirect, 302)
   if (result.json !== undefined) return c.json(result.json, status)
@@ -64,17 +67,20 @@ export function defineHonoCases(api: PortableApi): void {
       assert.deepEqual(names.sort(), ['id', 'theme'])
     })
 
-    api.it('a handler that throws has nothing committed and Hono renders its error', async () => {
+    api.it('a handler that throws commits by the status app.onError renders: 418 commits, 500 does not', async () => {
       const app = new Hono()
       app.use(sessions({ store: new MemoryStore(), keys: [KEY_A], logger: silent }))
       app.get('/', (c) => {
         c.get('session').insert('a', 1)
-        throw new Error('handler bug')
+        throw new Error(c.req.query('answer') ?? '500')
       })
-      app.onError((error, c) => c.text(`handled: ${error.message}`, 418))
-      const response = await app.request('/')
-      assert.equal(response.status, 418)
-      assert.deepEqual(response.headers.getSetCookie(), [])
+      app.onError((error, c) => c.text(`handled: ${error.message}`, Number(error.message) as 418 | 500))
+      const failed = await app.request('/?answer=500')
+      assert.equal(failed.status, 500)
+      assert.deepEqual(failed.headers.getSetCookie(), [])
+      const handled = await app.request('/?answer=418')
+      assert.equal(handled.status, 418)
+      assert.equal(handled.headers.getSetCookie().filter((line) => line.startsWith('id=')).length, 1)
     })
 
     api.it('getSession(c) is the session of c.get("session")', async () => {

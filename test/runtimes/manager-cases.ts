@@ -197,6 +197,20 @@ export function defineManagerCases({ describe, it }: PortableApi): void {
         assert.equal(store.calls.create, 0)
       })
 
+      it('a handler that purges then throws has the record deleted before its error propagates', async () => {
+        const { send, store } = setup(make())
+        const cookie = cookieHeader(await send(counts))
+        await assert.rejects(
+          send((session) => {
+            session.purge()
+            throw new Error('guard refused')
+          }, cookie),
+          /guard refused/,
+        )
+        assert.equal(store.calls.delete, 1)
+        if (store.canInvalidate) assert.equal(await (await send(reads, cookie)).text(), 'null')
+      })
+
       it('a cookie over 4096 bytes fails with an empty 500 before anything is sent', async () => {
         const { send } = setup(make())
         const response = await send((session) => (session.insert('big', 'x'.repeat(3300)), ok()))

@@ -25,9 +25,11 @@ declare global {
  * `res.redirect`, `res.sendFile`, a piped stream, a 404 or an error handler. Options are checked
  * when it is created: a bad one throws at start-up.
  *
- * A response with status 500 or more commits nothing, and when the session's own store read failed
- * the reply becomes the manager's empty 500 (or `onError`'s response), even if an error handler
- * had started to render the error.
+ * The status the response is sent with decides, whether the handler sent it or an error handler
+ * rendered a thrown error (`next(err)`): below 500 the session commits; from 500 nothing does but a
+ * `purge()`, which is never dropped. When the session's own store read failed, the reply becomes the
+ * manager's empty 500 (or `onError`'s response), even if an error handler had started to render the
+ * error.
  *
  * @example
  * ```ts

@@ -22,9 +22,11 @@ declare module 'fastify' {
  * (and `ready()`) fail with the `ConfigError`.
  *
  * The session is committed in `onSend`, before the head leaves, for every payload Fastify sends:
- * strings, buffers, streams, redirects, the 404 handler and error payloads. A route that threw
- * (seen in `onError`) commits nothing. `reply.hijack()` and writes to `reply.raw` skip `onSend`
- * and are outside the guarantee.
+ * strings, buffers, streams, redirects, the 404 handler and error payloads. The status the reply
+ * is sent with decides, whether the route returned or threw and the error handler (Fastify's own,
+ * or yours from `setErrorHandler`) rendered the error: below 500 the session commits, from 500
+ * only a `purge()` does. `reply.hijack()` and writes to `reply.raw` skip `onSend` and are outside
+ * the guarantee.
  *
  * @example
  * ```ts
@@ -64,8 +66,9 @@ export const sessions: FastifyPluginCallback<SessionOptions> = function cloakroo
   const engine = manager
   // Only an `onError` callback reads the request: skip copying its headers otherwise.
   const requestFor = options.onError === undefined ? (): undefined => undefined : (request: FastifyRequest): Request => toWebRequest(request.raw)
-  // The error each failed request threw, learned in onError before Fastify renders it.
-  const thrown = new WeakMap<FastifyRequest, unknown>()
+  // The requests whose route let the session's own store failure escape, learned in onError
+  // before Fastify renders it.
+  const failedOnSession = new WeakSet<FastifyRequest>()
 
   fastify.decorateRequest('session', null as unknown as Session<RegisteredData>)
 
@@ -75,7 +78,8 @@ export const sessions: FastifyPluginCallback<SessionOptions> = function cloakroo
   })
 
   fastify.addHook('onError', function noteThrow(request, _reply, error, next) {
-    thrown.set(request, error)
+    const session = request.session as Session<RegisteredData> | null
+    if (session !== null && error === sessionFailure(session)) failedOnSession.add(request)
     next()
   })
 
@@ -83,11 +87,9 @@ export const sessions: FastifyPluginCallback<SessionOptions> = function cloakroo
     // null when an earlier onRequest hook answered before ours ran.
     const session = request.session as Session<RegisteredData> | null
     if (session === null) return next(null, payload)
-    if (thrown.has(request)) {
-      // A route that threw commits nothing, unless what it threw is the session's own store
-      // failure: that gets the manager's opaque answer instead of Fastify's error body.
-      const failure = sessionFailure(session)
-      if (failure === undefined || thrown.get(request) !== failure) return next(null, payload)
+    if (failedOnSession.has(request)) {
+      // The session's own store failure gets the manager's opaque answer instead of Fastify's
+      // error body. Any other error payload commits by the status it is sent with, below.
       engine.commit(session, { status: 500, headers: new Headers() }, requestFor(request)).then(
         (replacement) => next(null, replaceReply(reply, payload, replacement ?? new Response(null, { status: 500 }))),
         () => next(null, payload),

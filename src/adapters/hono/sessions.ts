@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono'
+import { commitPurgeOnly } from '../../core/commit-rule.js'
 import { sessionFailure } from '../../core/manager.js'
 import { commitToResponse } from '../../core/response-headers.js'
 import type { RegisteredData } from '../../core/register.js'
@@ -21,6 +22,11 @@ declare module 'hono' {
  * Hono middleware that gives every request a session at `c.get('session')` and commits it before
  * the response leaves. Options are checked when it is created: a bad one throws at start-up.
  *
+ * The status of the response decides, whether the handler returned it or threw an error that
+ * `app.onError` (or Hono's default, `HTTPException.getResponse()`) rendered: below 500 the session
+ * commits, from 500 only a `purge()` does. An error that escapes the middleware (a thrown non-Error,
+ * an `onError` that throws) commits only a purge's record deletion, then goes on.
+ *
  * @example
  * ```ts
  * import { Hono } from 'hono'
@@ -42,11 +48,15 @@ export function sessions<Data extends object = RegisteredData>(options: SessionO
   return async function cloakroomSessions(c, next) {
     const session = manager.begin(cookieHeaderOf(c))
     c.set('session', session)
-    await next()
-    if (c.error !== undefined) {
-      // A handler that threw has nothing committed and keeps the error response Hono rendered,
-      // unless what it threw was the session's own store failure: that gets the opaque answer.
-      if (c.error !== sessionFailure(session)) return
+    try {
+      await next()
+    } catch (error) {
+      await commitPurgeOnly(manager, session, c.req.raw)
+      throw error
+    }
+    // Hono has already rendered a thrown error into c.res: it commits by its status like any response,
+    // unless what was thrown is the session's own store failure, which gets the opaque answer.
+    if (c.error !== undefined && c.error === sessionFailure(session)) {
       const failure = await manager.commit(session, { status: 500, headers: new Headers() }, c.req.raw)
       c.res = undefined
       c.res = failure ?? new Response(null, { status: 500 })

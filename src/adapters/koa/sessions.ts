@@ -6,6 +6,7 @@ import type { SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
 import { nodeHeaderView } from '../../http/node-headers.js'
 import { cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
+import { commitAfterThrow } from './after-throw.js'
 import { replaceResponse } from './replace.js'
 
 declare module 'koa' {
@@ -27,10 +28,12 @@ type SessionContext = ExtendableContext & { session: Session<RegisteredData>; st
  * `ctx.state.session`, and commits it after the downstream middleware resolved, which is before
  * Koa writes anything. Options are checked when it is created: a bad one throws at start-up.
  *
- * Mount it inside your own error-handling middleware: a downstream throw commits nothing and is
- * rethrown to it, except the session's own store failure, which is answered with the manager's
- * empty 500 (or `onError`'s response). `ctx.respond = false` and writes to `ctx.res` are outside
- * the guarantee.
+ * A downstream throw is rethrown to whatever renders it (Koa's own `ctx.onerror`, or your
+ * error-handling middleware mounted outside this one), and the session is committed as that
+ * response's head leaves: the status it is sent with decides, as for any response (below 500 the
+ * session commits, from 500 only a `purge()` does). The session's own store failure is instead
+ * answered with the manager's empty 500 (or `onError`'s response). `ctx.respond = false` and
+ * writes to `ctx.res` are outside the guarantee, but a purge always deletes the record.
  *
  * @example
  * ```ts
@@ -59,10 +62,13 @@ export function sessions<StateT = DefaultState, ContextT = DefaultContext>(optio
     try {
       await next()
     } catch (error) {
-      // A downstream throw commits nothing and goes on to the app's error handling, unless it is
-      // the session's own store failure: that gets the same opaque answer as a caught one.
+      // The session's own store failure gets the same opaque answer as a caught one; any other
+      // throw goes on to the app's error handling, which picks the status the session commits by.
       const failure = sessionFailure(session)
-      if (failure === undefined || error !== failure) throw error
+      if (failure === undefined || error !== failure) {
+        await commitAfterThrow(manager, session, ctx, () => requestFor(ctx))
+        throw error
+      }
       const replacement = await manager.commit(session, { status: 500, headers: new Headers() }, requestFor(ctx))
       replaceResponse(ctx, replacement ?? new Response(null, { status: 500, headers: { 'cache-control': 'no-store' } }))
       return

@@ -36,8 +36,9 @@ function reportToConsole(error: unknown, req: IncomingMessage): void {
  * stream: the head waits for the store). Returns a request listener for `http.createServer` (or
  * `https`). Options are checked here: a bad one throws at start-up.
  *
- * A handler that throws (or rejects) commits nothing: if nothing was sent, the client gets an empty
- * 500 with `Cache-Control: no-store`; if the head was already sent but the reply not finished, the
+ * A handler that throws (or rejects) commits nothing but a `purge()` (a 500, by the rule every
+ * adapter follows): if nothing was sent, the client gets an empty 500 with `Cache-Control: no-store`
+ * (and a purge's removal cookie); if the head was already sent but the reply not finished, the
  * connection is destroyed; either way the error goes to `onHandlerError`, never to an unhandled
  * rejection. If what it threw was the session's own store failure, the reply is the manager's
  * (an empty 500, or `onError`'s response).
@@ -82,7 +83,7 @@ export function withSessions<Data extends object = RegisteredData>(
         }
       }
       if (!res.headersSent) {
-        // A 500 commits nothing; and when the session's own read failed, the commit hands back the
+        // A 500 commits nothing but a purge; and when the session's own read failed, the commit hands back the
         // manager's failure reply instead, which replaces this one as the head leaves.
         for (const name of res.getHeaderNames()) res.removeHeader(name)
         res.statusCode = 500

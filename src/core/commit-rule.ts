@@ -1,0 +1,47 @@
+import type { SessionEngine } from './engine.js'
+import type { Session } from './session.js'
+import { SessionStatus } from './status.js'
+
+/**
+ * Whether a response with `status` commits the session, whether the handler returned it or threw
+ * an error that the framework rendered as it. Below 500 every change commits (a 401 or 404 is an
+ * answer, as in actix-session). From 500 nothing does, as in tower-sessions and Django: the
+ * handler's changes may be half made. Except a purge: a logout that a later failure undid would
+ * leave alive a session that the user and the code believe ended (the OWASP Session Management
+ * Cheat Sheet asks for the server-side session to be invalidated on logout). A purge discards every
+ * other change, so committing it commits nothing the handler left half made.
+ *
+ * @example
+ * ```ts
+ * commitsAt(401, session) // true
+ * commitsAt(500, session) // false, unless session.status === 'purged'
+ * ```
+ */
+export function commitsAt(status: number, session: Session<object>): boolean {
+  return status < 500 || session.status === SessionStatus.Purged
+}
+
+/**
+ * Commits a purge, and nothing else, for when no response the caller can reach will carry the
+ * session: a handler error that escapes `handle()` or an adapter, a reply that is never written.
+ * The record is deleted, so the old cookie is dead wherever the store can invalidate; the removal
+ * cookie is lost with the response. A store failure is logged by the manager; this never rejects.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   response = await handler(session)
+ * } catch (error) {
+ *   await commitPurgeOnly(engine, session, request)
+ *   throw error
+ * }
+ * ```
+ */
+export async function commitPurgeOnly<Data extends object>(engine: SessionEngine<Data>, session: Session<Data>, request?: Request): Promise<void> {
+  if (session.status !== SessionStatus.Purged) return
+  try {
+    await engine.commit(session, { status: 500, headers: new Headers() }, request)
+  } catch {
+    // commit() never rejects for session errors; the handler's error is the one to report.
+  }
+}
