@@ -1,3 +1,4 @@
+import { defineOwn } from './json-value.js'
 import type { Json } from './json.js'
 import type { ChangeSet } from './store.js'
 
@@ -19,15 +20,10 @@ import type { ChangeSet } from './store.js'
 export function applyChanges(data: Readonly<Record<string, Json>>, changes: ChangeSet): Record<string, Json> {
   const result: Record<string, Json> = {}
   if (!changes.clear) {
-    for (const key of Object.keys(data)) defineValue(result, key, data[key] as Json)
+    for (const key of Object.keys(data)) defineOwn(result, key, data[key] as Json)
   }
   // `delete` only ever touches own properties, so removing '__proto__' cannot reach Object.prototype.
   for (const key of changes.remove) delete result[key]
-  for (const key of Object.keys(changes.set)) defineValue(result, key, changes.set[key] as Json)
+  for (const key of Object.keys(changes.set)) defineOwn(result, key, changes.set[key] as Json)
   return result
-}
-
-// Plain assignment of '__proto__' would replace the object's prototype instead of adding a key.
-function defineValue(target: Record<string, Json>, key: string, value: Json): void {
-  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true })
 }

@@ -5,7 +5,6 @@ import {
   createHmac,
   createSecretKey,
   hkdfSync,
-  randomFillSync,
   timingSafeEqual,
   type KeyObject,
 } from 'node:crypto'
@@ -26,6 +25,7 @@ import {
   parsePrivate,
   parseSigned,
 } from './format.js'
+import { pooledRandomBytes } from './random.js'
 import type { CookieSealer, CryptoProvider, OpenedValue, SealerOptions } from './types.js'
 
 /** One secret's derived material, ready for the sealer's mode and cookie name. */
@@ -35,22 +35,6 @@ interface RingKey {
   key: KeyObject
   /** Version, kid and cookie name, length-prefixed: the AAD or the MAC's prefix. */
   context: Uint8Array
-}
-
-// A randomBytes(12) call per seal costs ~4 µs here; slicing nonces from a pooled buffer ~0.2 µs.
-const NONCE_POOL_SIZE = NONCE_BYTES * 1024
-const noncePool = Buffer.allocUnsafe(NONCE_POOL_SIZE)
-let nonceOffset = NONCE_POOL_SIZE
-
-/** A fresh nonce: a view into the pool that stays valid only until the next call, so copy it at once. */
-function nextNonce(): Buffer {
-  if (nonceOffset === NONCE_POOL_SIZE) {
-    randomFillSync(noncePool)
-    nonceOffset = 0
-  }
-  const nonce = noncePool.subarray(nonceOffset, nonceOffset + NONCE_BYTES)
-  nonceOffset += NONCE_BYTES
-  return nonce
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -81,13 +65,13 @@ function buildRing(options: SealerOptions): Map<string, RingKey> {
 function privateSealer(ring: Map<string, RingKey>, newest: RingKey): CookieSealer {
   return {
     seal(plaintext: string): string {
-      const nonce = nextNonce()
+      const nonce = pooledRandomBytes(NONCE_BYTES)
       const cipher = createCipheriv('aes-256-gcm', newest.key, nonce, { authTagLength: TAG_BYTES })
       cipher.setAAD(newest.context)
       const head = cipher.update(plaintext, 'utf8')
       const tail = cipher.final()
       const box = Buffer.allocUnsafe(NONCE_BYTES + head.length + tail.length + TAG_BYTES)
-      nonce.copy(box, 0)
+      box.set(nonce, 0)
       head.copy(box, NONCE_BYTES)
       tail.copy(box, NONCE_BYTES + head.length)
       cipher.getAuthTag().copy(box, NONCE_BYTES + head.length + tail.length)

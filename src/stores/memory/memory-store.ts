@@ -1,4 +1,6 @@
 import { applyChanges } from '../../core/change-set.js'
+import { encodeBase64url } from '../../crypto/format.js'
+import { pooledRandomBytes } from '../../crypto/random.js'
 import { ConfigError, StoreError } from '../../core/errors.js'
 import type { Json } from '../../core/json.js'
 import { EXPIRED, GONE, MARKER_WINDOW_MS, RENEWED } from '../../core/store.js'
@@ -49,36 +51,9 @@ interface Marker {
 
 const MIB = 1024 * 1024
 const ID_BYTES = 32
-const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-
-// Ids are minted on every create and renew: one getRandomValues call fills ids for 128 of them.
-const pool = new Uint8Array(ID_BYTES * 128)
-let poolOffset = pool.length
 
 function randomId(): string {
-  if (poolOffset + ID_BYTES > pool.length) {
-    crypto.getRandomValues(pool)
-    poolOffset = 0
-  }
-  const bytes = pool.subarray(poolOffset, poolOffset + ID_BYTES)
-  poolOffset += ID_BYTES
-  return base64url(bytes)
-}
-
-function base64url(bytes: Uint8Array): string {
-  let out = ''
-  let i = 0
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number)
-    out += BASE64URL[n >>> 18]! + BASE64URL[(n >>> 12) & 63]! + BASE64URL[(n >>> 6) & 63]! + BASE64URL[n & 63]!
-  }
-  const rest = bytes.length - i
-  if (rest > 0) {
-    const n = ((bytes[i] as number) << 16) | (rest === 2 ? (bytes[i + 1] as number) << 8 : 0)
-    out += BASE64URL[n >>> 18]! + BASE64URL[(n >>> 12) & 63]!
-    if (rest === 2) out += BASE64URL[(n >>> 6) & 63]!
-  }
-  return out
+  return encodeBase64url(pooledRandomBytes(ID_BYTES))
 }
 
 function positiveInteger(name: string, value: number, example: string): number {

@@ -1,20 +1,6 @@
-import { createHash, randomFillSync } from 'node:crypto'
-
-// Ids are minted often; filling a pooled buffer costs a fraction of a randomBytes() call per id.
-const POOL_SIZE = 32 * 128
-const pool = Buffer.allocUnsafe(POOL_SIZE)
-let poolOffset = POOL_SIZE
-
-function randomSlice(length: number): Buffer {
-  if (length > POOL_SIZE) return randomFillSync(Buffer.allocUnsafe(length))
-  if (poolOffset + length > POOL_SIZE) {
-    randomFillSync(pool)
-    poolOffset = 0
-  }
-  const slice = pool.subarray(poolOffset, poolOffset + length)
-  poolOffset += length
-  return slice
-}
+import { createHash } from 'node:crypto'
+import { encodeBase64url } from '../../crypto/format.js'
+import { pooledRandomBytes } from '../../crypto/random.js'
 
 /**
  * A new session id for a server store: `bytes` bytes from the CSPRNG (default 32 = 256 bits),
@@ -26,7 +12,7 @@ function randomSlice(length: number): Buffer {
  * ```
  */
 export function randomId(bytes = 32): string {
-  return randomSlice(bytes).toString('base64url')
+  return encodeBase64url(pooledRandomBytes(bytes))
 }
 
 /**
