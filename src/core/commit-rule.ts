@@ -17,7 +17,7 @@ import { SessionStatus } from './status.js'
  * commitsAt(500, session) // false, unless session.status === 'purged'
  * ```
  */
-export function commitsAt(status: number, session: Session<object>): boolean {
+export function commitsAt(status: number, session: { readonly status: SessionStatus }): boolean {
   return status < 500 || session.status === SessionStatus.Purged
 }
 

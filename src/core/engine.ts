@@ -32,4 +32,11 @@ export interface SessionEngine<Data extends object = Record<string, unknown>> {
    * (store error, cookie too large, `onError`). Never rejects for session errors.
    */
   commit(session: Session<Data>, response: ResponseView, request?: Request): Promise<Response | null>
+  /**
+   * For an error that escaped the handler: when it is the session's own store failure (thrown by
+   * `await session.get()` and left uncaught), the response to answer instead, the same opaque one
+   * as for a caught failure (an empty 500 with `Cache-Control: no-store`, or `onError`'s); `null`
+   * when the error is the handler's own, to go on to the framework.
+   */
+  failureResponse(session: Session<Data>, thrown: unknown, request?: Request): Promise<Response> | null
 }

@@ -9,7 +9,7 @@ import { fingerprint } from './logger.js'
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js'
 import type { RegisteredData } from './register.js'
 import { commitToResponse, markNoStore, varyOnCookie } from './response-headers.js'
-import { REFUSED, SessionHandle, type OpenedCookie, type Refused, type Session, type SessionBackend } from './session.js'
+import { REFUSED, SessionHandle, type CommitView, type OpenedCookie, type Refused, type Session, type SessionBackend } from './session.js'
 import { SessionStatus } from './status.js'
 import { EXPIRED, GONE, RENEWED, type Missing, type SessionRecord } from './store.js'
 
@@ -97,7 +97,7 @@ function emptyServerError(): Response {
  * ```
  */
 export function sessionFailure(session: Session<object>): CloakroomError | undefined {
-  return (session as SessionHandle<object>).error
+  return SessionHandle.failureOf(session)
 }
 
 /**
@@ -126,7 +126,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
   }
 
   pending(session: Session<Data>): boolean {
-    const state = session as SessionHandle<Data>
+    const state = this.#view(session)
     return (
       state.status !== SessionStatus.Unchanged ||
       state.read ||
@@ -135,11 +135,11 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
   }
 
   async commit(session: Session<Data>, response: ResponseView, request?: Request): Promise<Response | null> {
-    const state = session as SessionHandle<Data>
+    const state = this.#view(session)
     // An un-awaited update() or remove() is still part of this request: wait for it, then close the
     // session so that a later write throws instead of vanishing.
-    if (state.inFlight !== undefined) await state.settle()
-    state.committed = true
+    if (state.settling) await state.settle()
+    state.close()
     if (state.error) return this.#fail(state.error, request)
     // A failed response commits nothing but a purge (commit-rule.ts says why).
     if (!commitsAt(response.status, state)) return null
@@ -161,6 +161,20 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     return null
   }
 
+  failureResponse(session: Session<Data>, thrown: unknown, request?: Request): Promise<Response> | null {
+    const state = this.#view(session)
+    if (state.error === undefined || state.error !== thrown) return null
+    state.close()
+    return this.#fail(state.error, request)
+  }
+
+  /** The state of a session this manager began; anything else is a programming error, said at once. */
+  #view(session: Session<Data>): CommitView {
+    const view = SessionHandle.commitView(session, this)
+    if (view === undefined) throw new TypeError('cloakroom: this session was not begun by this manager; pass the session that manager.begin() returned')
+    return view
+  }
+
   async handle(request: Request, handler: (session: Session<Data>) => Response | Promise<Response>): Promise<Response> {
     const session = this.begin(request.headers.get('cookie'))
     let response: Response
@@ -169,12 +183,10 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     } catch (error) {
       // The session's own store failure, left uncaught by the handler, gets the same opaque
       // answer as one it caught; any other throw is the handler's and goes on to the caller.
-      const failure = sessionFailure(session)
-      if (failure === undefined || failure !== error) {
-        await commitPurgeOnly(this, session, request)
-        throw error
-      }
-      return this.#fail(failure, request)
+      const failure = this.failureResponse(session, error, request)
+      if (failure !== null) return failure
+      await commitPurgeOnly(this, session, request)
+      throw error
     }
     return commitToResponse(this, session, response, request)
   }
@@ -270,7 +282,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
   }
 
   /** The store calls of the response decision table (docs/design-notes.md, after actix-session's). */
-  async #persist(state: SessionHandle<Data>): Promise<Outcome> {
+  async #persist(state: CommitView): Promise<Outcome> {
     const { store, extendOn, persistent } = this.options
     const status = state.status
     if (status === SessionStatus.Purged) {
@@ -308,7 +320,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
   }
 
   /** A fresh session holding the request's changes, if they leave anything to keep (an empty one is never stored). */
-  async #create(state: SessionHandle<Data>): Promise<Outcome> {
+  async #create(state: CommitView): Promise<Outcome> {
     const data = applyChanges({}, state.changes)
     if (Object.keys(data).length === 0) return NONE
     const now = Date.now()
@@ -323,7 +335,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
    * and the cookie cleared (purge wins). Renewed away: the write is dropped and the cookie left
    * alone, because the browser holds or is receiving the new id.
    */
-  #missing(reason: Missing, state: SessionHandle<Data>): Outcome | Promise<Outcome> {
+  #missing(reason: Missing, state: CommitView): Outcome | Promise<Outcome> {
     const { logger } = this.options
     if (reason === EXPIRED) return state.status === SessionStatus.Unchanged ? NONE : this.#create(state)
     if (reason === RENEWED) {
@@ -341,7 +353,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
    * id, with its expiry inside: its value is re-sealed on every write or touch, even when the new
    * record happens to read the same (two requests in one millisecond).
    */
-  #reissue(state: SessionHandle<Data>, opened: OpenedCookie, id: string, resendSameValue: boolean): Outcome | Promise<Outcome> {
+  #reissue(state: CommitView, opened: OpenedCookie, id: string, resendSameValue: boolean): Outcome | Promise<Outcome> {
     const { createdAt } = opened
     if (id !== opened.id || opened.stale || !this.options.store.canInvalidate) return this.#sealed(id, createdAt)
     if (!resendSameValue) return NONE

@@ -68,10 +68,40 @@ export interface OpenedCookie {
 export const REFUSED = 'refused'
 export type Refused = typeof REFUSED
 
-/** What a session asks of its manager. */
+/** What a session asks of its manager: to open its cookie, and to load the record the cookie names. */
 export interface SessionBackend {
   openCookie(value: string): OpenedCookie | null | Promise<OpenedCookie | null>
   load(id: string): Promise<SessionRecord | null | Refused>
+}
+
+/**
+ * What the manager commits from: the facts of one request's session, read-only, and the three
+ * things the manager may ask of it. Only the session's own methods change these facts.
+ */
+export interface CommitView {
+  readonly status: SessionStatus
+  /** The raw value of our cookie on the request, if any (an empty `id=` counts). */
+  readonly cookieValue: string | undefined
+  /** The writes to send to the store, in the contract's order (clear, remove, set). */
+  readonly changes: ChangeSet
+  /** Whether the handler read the session (the response then varies on Cookie). */
+  readonly read: boolean
+  /** Whether the record has been loaded (or needs no load: purged). */
+  readonly loaded: boolean
+  /** The loaded record; `null` when the cookie was absent, invalid, or its record missing. */
+  readonly record: SessionRecord | null
+  /** Whether the manager refused the record the store returned (the writes then start a fresh session). */
+  readonly refused: boolean
+  /** A store failure met while loading; the response becomes an error even if the handler caught it. */
+  readonly error: CloakroomError | undefined
+  /** Whether writes are still waiting for the load (an un-awaited `update`, say). */
+  readonly settling: boolean
+  /** Opens the request's cookie once: synchronous when the crypto is (node:crypto). */
+  openCookie(): OpenedCookie | null | Promise<OpenedCookie | null>
+  /** Resolves once every write still waiting for the load has run (settled either way). */
+  settle(): Promise<void>
+  /** Ends the request's writes: a later one throws {@link SessionCommittedError} instead of vanishing. */
+  close(): void
 }
 
 function emptyChanges(): ChangeSet {
@@ -92,185 +122,73 @@ async function validate(key: string, value: unknown, schema: StandardSchemaV1): 
   return result.value
 }
 
-/**
- * The one implementation of {@link Session}. The manager reads its internal fields when it
- * commits; user code only ever sees the `Session` interface.
- *
- * @example
- * ```ts
- * const session = new SessionHandle(manager, readCookie(header, 'id')) // what manager.begin() does
- * ```
- * @internal
- */
-export class SessionHandle<Data extends object = RegisteredData> implements Session<Data> {
-  /** The raw value of our cookie on the request, if any (an empty `id=` counts). */
-  readonly cookieValue: string | undefined
-  /** The writes to send to the store, in the contract's order (clear, remove, set). */
+/** One request's session state, behind a {@link SessionHandle}; the manager sees it as a {@link CommitView}. */
+class SessionState implements CommitView {
+  status: SessionStatus = SessionStatus.Unchanged
   changes: ChangeSet = emptyChanges()
-  /** Whether the handler read the session (the response then varies on Cookie). */
   read = false
-  /** Whether the record has been loaded (or needs no load: purged). */
   loaded = false
-  /** The loaded record; `null` when the cookie was absent, invalid, or its record missing or expired. */
   record: SessionRecord | null = null
-  /** A store failure met while loading; the response becomes an error even if the handler caught it. */
-  error: CloakroomError | undefined
-  /** Whether the manager refused the record the store returned (the writes then start a fresh session). */
   refused = false
-  /** Set by the commit: later writes throw {@link SessionCommittedError} instead of vanishing. */
+  error: CloakroomError | undefined
   committed = false
-  /** Writes still waiting for the load (an un-awaited `update`, say); the commit waits for them. */
-  inFlight: Promise<unknown>[] | undefined
-  #status: SessionStatus = SessionStatus.Unchanged
   /** The current data, valid once `loaded`. */
-  #data: Record<string, Json> = {}
+  data: Record<string, Json> = {}
+  #inFlight: Promise<unknown>[] | undefined
   #opened: OpenedCookie | null | Promise<OpenedCookie | null> | undefined
   #loading: Promise<void> | undefined
-  readonly #backend: SessionBackend
 
-  constructor(backend: SessionBackend, cookieValue: string | undefined) {
-    this.#backend = backend
-    this.cookieValue = cookieValue
+  constructor(
+    readonly backend: SessionBackend,
+    readonly cookieValue: string | undefined,
+  ) {}
+
+  get settling(): boolean {
+    return this.#inFlight !== undefined
   }
 
-  get status(): SessionStatus {
-    return this.#status
-  }
-
-  /**
-   * Opens the request's cookie once; `null` when there is none or it does not verify. Synchronous
-   * when the crypto is (node:crypto), so the common path pays no promise for it.
-   */
   openCookie(): OpenedCookie | null | Promise<OpenedCookie | null> {
     if (this.#opened === undefined) {
-      const opening = this.cookieValue === undefined ? null : this.#backend.openCookie(this.cookieValue)
+      const opening = this.cookieValue === undefined ? null : this.backend.openCookie(this.cookieValue)
       this.#opened = opening
       if (opening instanceof Promise) opening.then((opened) => void (this.#opened = opened), () => undefined)
     }
     return this.#opened
   }
 
-  async get(key: string, schema?: StandardSchemaV1): Promise<never> {
-    await this.#load()
-    const value = Object.hasOwn(this.#data, key) ? this.#data[key] : undefined
-    return (schema === undefined || value === undefined ? value : await validate(key, value, schema)) as never
-  }
-
-  async has(key: string): Promise<boolean> {
-    await this.#load()
-    return Object.hasOwn(this.#data, key)
-  }
-
-  async entries(): Promise<never> {
-    await this.#load()
-    return deepFreeze(JSON.parse(JSON.stringify(this.#data))) as never
-  }
-
-  insert(key: string, value: unknown): void {
-    this.#open('insert')
-    if (this.#status === SessionStatus.Purged) return
-    this.#set(key, toJsonValue(key, value))
-  }
-
-  update(key: string, fn: (old: never) => unknown): Promise<void> {
-    this.#open('update')
-    return this.#track(
-      this.#load().then(() => {
-        if (this.#status === SessionStatus.Purged || !Object.hasOwn(this.#data, key)) return
-        this.#set(key, toJsonValue(key, fn(this.#data[key] as never)))
-      }),
-    )
-  }
-
-  updateOr(key: string, initial: unknown, fn: (old: never) => unknown): Promise<void> {
-    this.#open('updateOr')
-    return this.#track(
-      this.#load().then(() => {
-        if (this.#status === SessionStatus.Purged) return
-        const next = Object.hasOwn(this.#data, key) ? fn(this.#data[key] as never) : initial
-        this.#set(key, toJsonValue(key, next))
-      }),
-    )
-  }
-
-  remove(key: string): Promise<never> {
-    this.#open('remove')
-    if (this.#status === SessionStatus.Purged) return Promise.resolve(undefined as never)
-    const { changes } = this
-    // The old value is the value at the moment of the call; when only the store knows it, it is
-    // read from the loaded record (this removal and later writes do not affect that copy).
-    let old: Promise<Json | undefined>
-    if (this.loaded) {
-      old = Promise.resolve(Object.hasOwn(this.#data, key) ? this.#data[key] : undefined)
-      delete this.#data[key]
-    } else if (Object.hasOwn(changes.set, key)) {
-      old = Promise.resolve(changes.set[key])
-    } else if (changes.clear || changes.remove.includes(key)) {
-      old = Promise.resolve(undefined)
-    } else {
-      old = this.#load().then(() => (this.record && Object.hasOwn(this.record.data, key) ? this.record.data[key] : undefined))
-    }
-    delete changes.set[key]
-    if (!changes.remove.includes(key)) changes.remove.push(key)
-    this.#markChanged()
-    return (this.loaded ? old : this.#track(old)) as Promise<never>
-  }
-
-  async removeAs(key: string, schema: StandardSchemaV1): Promise<never> {
-    const old = await this.remove(key as never)
-    return (old === undefined ? undefined : await validate(key, old, schema)) as never
-  }
-
-  clear(): void {
-    this.#open('clear')
-    if (this.#status === SessionStatus.Purged) return
-    this.changes = { clear: true, set: {}, remove: [] }
-    this.#data = {}
-    this.#markChanged()
-  }
-
-  purge(): void {
-    this.#open('purge')
-    this.#status = SessionStatus.Purged
-    this.changes = emptyChanges()
-    this.#data = {}
-    this.loaded = true
-  }
-
-  renew(): void {
-    this.#open('renew')
-    if (this.#status !== SessionStatus.Purged) this.#status = SessionStatus.Renewed
-  }
-
-  /** Resolves once every write still waiting for the load has run (settled either way). */
   async settle(): Promise<void> {
-    while (this.inFlight !== undefined) {
-      const waiting = this.inFlight
-      this.inFlight = undefined
+    while (this.#inFlight !== undefined) {
+      const waiting = this.#inFlight
+      this.#inFlight = undefined
       await Promise.allSettled(waiting)
     }
   }
 
-  #open(call: string): void {
+  close(): void {
+    this.committed = true
+  }
+
+  /** Throws once the session is committed: a write then could never be stored. */
+  writable(call: string): void {
     if (this.committed) throw new SessionCommittedError(call)
   }
 
-  #track<T>(operation: Promise<T>): Promise<T> {
-    ;(this.inFlight ??= []).push(operation)
+  track<T>(operation: Promise<T>): Promise<T> {
+    ;(this.#inFlight ??= []).push(operation)
     return operation
   }
 
-  #set(key: string, value: Json): void {
+  set(key: string, value: Json): void {
     defineOwn(this.changes.set, key, value)
-    if (this.loaded) defineOwn(this.#data, key, value)
-    this.#markChanged()
+    if (this.loaded) defineOwn(this.data, key, value)
+    this.markChanged()
   }
 
-  #markChanged(): void {
-    if (this.#status === SessionStatus.Unchanged) this.#status = SessionStatus.Changed
+  markChanged(): void {
+    if (this.status === SessionStatus.Unchanged) this.status = SessionStatus.Changed
   }
 
-  #load(): Promise<void> {
+  load(): Promise<void> {
     this.read = true
     if (this.loaded) return Promise.resolve()
     this.#loading ??= this.#fetch()
@@ -282,7 +200,7 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
     try {
       const opening = this.openCookie()
       const opened = opening instanceof Promise ? await opening : opening
-      const loaded = opened === null ? null : await this.#backend.load(opened.id)
+      const loaded = opened === null ? null : await this.backend.load(opened.id)
       if (loaded === REFUSED) this.refused = true
       else record = loaded
     } catch (error) {
@@ -292,7 +210,151 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
     }
     if (this.loaded) return // purged while loading: the purge decides
     this.record = record
-    this.#data = applyChanges(record?.data ?? {}, this.changes)
+    this.data = applyChanges(record?.data ?? {}, this.changes)
     this.loaded = true
+  }
+}
+
+/**
+ * The one implementation of {@link Session}: the user's API over one request's state. Its method
+ * signatures are the interface's, so the compiler checks them; the one assumption is that stored
+ * values have the types `Data` declares (see {@link SessionHandle.typed}).
+ *
+ * @internal
+ */
+export class SessionHandle<Data extends object = RegisteredData> implements Session<Data> {
+  readonly #state: SessionState
+
+  constructor(backend: SessionBackend, cookieValue: string | undefined) {
+    this.#state = new SessionState(backend, cookieValue)
+  }
+
+  /**
+   * The state the manager commits from, for a session that `backend` began; `undefined` for any
+   * other object (a session of another manager, or something that only looks like one).
+   */
+  static commitView(session: unknown, backend: SessionBackend): CommitView | undefined {
+    return typeof session === 'object' && session !== null && #state in session && session.#state.backend === backend ? session.#state : undefined
+  }
+
+  /** The store failure a session met while loading, if `session` is one. */
+  static failureOf(session: unknown): CloakroomError | undefined {
+    return typeof session === 'object' && session !== null && #state in session ? session.#state.error : undefined
+  }
+
+  // The trust boundary: values come from the store as JSON and are taken to be what `Data` declares.
+  private static typed<T>(value: unknown): T {
+    return value as T
+  }
+
+  get status(): SessionStatus {
+    return this.#state.status
+  }
+
+  get<K extends Key<Data>>(key: K): Promise<Data[K] | undefined>
+  get<S extends StandardSchemaV1>(key: string, schema: S): Promise<StandardSchemaV1.InferOutput<S> | undefined>
+  async get(key: string, schema?: StandardSchemaV1): Promise<unknown> {
+    const state = this.#state
+    await state.load()
+    const value = Object.hasOwn(state.data, key) ? state.data[key] : undefined
+    return schema === undefined || value === undefined ? value : validate(key, value, schema)
+  }
+
+  async has(key: string): Promise<boolean> {
+    await this.#state.load()
+    return Object.hasOwn(this.#state.data, key)
+  }
+
+  async entries(): Promise<Readonly<Partial<Data>>> {
+    await this.#state.load()
+    return SessionHandle.typed(deepFreeze(JSON.parse(JSON.stringify(this.#state.data))))
+  }
+
+  insert<K extends Key<Data>>(key: K, value: Data[K]): void {
+    const state = this.#state
+    state.writable('insert')
+    if (state.status === SessionStatus.Purged) return
+    state.set(key, toJsonValue(key, value))
+  }
+
+  update<K extends Key<Data>>(key: K, fn: (old: Data[K]) => Data[K]): Promise<void> {
+    const state = this.#state
+    state.writable('update')
+    return state.track(
+      state.load().then(() => {
+        if (state.status === SessionStatus.Purged || !Object.hasOwn(state.data, key)) return
+        state.set(key, toJsonValue(key, fn(SessionHandle.typed(state.data[key]))))
+      }),
+    )
+  }
+
+  updateOr<K extends Key<Data>>(key: K, initial: Data[K], fn: (old: Data[K]) => Data[K]): Promise<void> {
+    const state = this.#state
+    state.writable('updateOr')
+    return state.track(
+      state.load().then(() => {
+        if (state.status === SessionStatus.Purged) return
+        const next = Object.hasOwn(state.data, key) ? fn(SessionHandle.typed(state.data[key])) : initial
+        state.set(key, toJsonValue(key, next))
+      }),
+    )
+  }
+
+  remove<K extends Key<Data>>(key: K): Promise<Data[K] | undefined> {
+    return this.#remove(key, 'remove').then((old) => SessionHandle.typed(old))
+  }
+
+  async removeAs<S extends StandardSchemaV1>(key: string, schema: S): Promise<StandardSchemaV1.InferOutput<S> | undefined> {
+    const old = await this.#remove(key, 'removeAs')
+    return old === undefined ? undefined : SessionHandle.typed(await validate(key, old, schema))
+  }
+
+  clear(): void {
+    const state = this.#state
+    state.writable('clear')
+    if (state.status === SessionStatus.Purged) return
+    state.changes = { clear: true, set: {}, remove: [] }
+    state.data = {}
+    state.markChanged()
+  }
+
+  purge(): void {
+    const state = this.#state
+    state.writable('purge')
+    state.status = SessionStatus.Purged
+    state.changes = emptyChanges()
+    state.data = {}
+    state.loaded = true
+  }
+
+  renew(): void {
+    const state = this.#state
+    state.writable('renew')
+    if (state.status !== SessionStatus.Purged) state.status = SessionStatus.Renewed
+  }
+
+  #remove(key: string, call: string): Promise<Json | undefined> {
+    const state = this.#state
+    state.writable(call)
+    if (state.status === SessionStatus.Purged) return Promise.resolve(undefined)
+    const { changes } = state
+    // The old value is the value at the moment of the call; when only the store knows it, it is
+    // read from the loaded record (this removal and later writes do not affect that copy).
+    let old: Promise<Json | undefined>
+    const loaded = state.loaded
+    if (loaded) {
+      old = Promise.resolve(Object.hasOwn(state.data, key) ? state.data[key] : undefined)
+      delete state.data[key]
+    } else if (Object.hasOwn(changes.set, key)) {
+      old = Promise.resolve(changes.set[key])
+    } else if (changes.clear || changes.remove.includes(key)) {
+      old = Promise.resolve(undefined)
+    } else {
+      old = state.load().then(() => (state.record && Object.hasOwn(state.record.data, key) ? state.record.data[key] : undefined))
+    }
+    delete changes.set[key]
+    if (!changes.remove.includes(key)) changes.remove.push(key)
+    state.markChanged()
+    return loaded ? old : state.track(old)
   }
 }
