@@ -74,7 +74,14 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   }
 }
 
-/** A slot half-way through a move between two masters, as `redis-cli --cluster reshard` leaves it. */
+/**
+ * A slot half-way through a move between two masters, as `redis-cli --cluster reshard` leaves it.
+ *
+ * @example
+ * ```ts
+ * const migration: SlotMigration = await beginSlotMigration(cluster.ports, key)
+ * ```
+ */
 export interface SlotMigration {
   readonly slot: number
   /** Moves one key to the target now (MIGRATE); answers 'OK', or 'NOKEY' for a missing key. */

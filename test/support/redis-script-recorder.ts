@@ -2,7 +2,14 @@ import type { Redis } from 'ioredis'
 import type { IoRedisLike } from '../../src/stores/redis/client.js'
 import type { Script } from '../../src/stores/redis/scripts.js'
 
-/** One command a script ran that touched a key its caller did not declare. */
+/**
+ * One command a script ran that touched a key its caller did not declare.
+ *
+ * @example
+ * ```ts
+ * const found: UndeclaredKey = { script: 'delete', command: 'DEL', key: 'p:{t}h', declared: ['p:{t}g'] }
+ * ```
+ */
 export interface UndeclaredKey {
   script: string
   command: string

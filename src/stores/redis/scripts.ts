@@ -195,6 +195,11 @@ return LIVE
 /**
  * How many characters end every session key: the SHA-256 of the id, base64url. A forwarding marker
  * is followed by these alone, so a key prefix a driver adds (ioredis' `keyPrefix`) never doubles.
+ *
+ * @example
+ * ```ts
+ * const hash = markerValue.slice(-HASH_CHARS)
+ * ```
  */
 export const HASH_CHARS = 43
 
