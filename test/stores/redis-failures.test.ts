@@ -1,7 +1,7 @@
 import { createConnection } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { StoreError } from '../../src/core/errors.js'
-import { GONE } from '../../src/core/store.js'
+import { EXPIRED, GONE } from '../../src/core/store.js'
 import type { ChangeSet, SessionRecord } from '../../src/core/store.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
 import type { OpenClient } from '../support/redis-clients.js'
@@ -170,7 +170,7 @@ describe('RedisStore under faults (own redis-server processes)', () => {
       expect((await store.load(fresh))?.data).toEqual({ after: 'restart' })
     })
 
-    it('treats a Redis restarted empty as "no session" for old ids, and creates new ones on the same client', async () => {
+    it('treats a Redis restarted empty as "no session" (EXPIRED) for old ids, and creates new ones on the same client', async () => {
       const server = await start()
       const open = await connect(kind, server.port)
       const store = new RedisStore({ client: open.client, prefix: uniquePrefix(), timeoutMs: TIMEOUT })
@@ -178,8 +178,8 @@ describe('RedisStore under faults (own redis-server processes)', () => {
       await server.kill()
       await start(server.port)
       expect(await eventually(() => store.load(old))).toBeNull()
-      expect(await store.apply(old, changes({ set: { a: 2 } }), MINUTE)).toBe(GONE)
-      expect(await store.touch(old, MINUTE)).toBe(GONE)
+      expect(await store.apply(old, changes({ set: { a: 2 } }), MINUTE)).toBe(EXPIRED)
+      expect(await store.touch(old, MINUTE)).toBe(EXPIRED)
       expect(await store.load(old)).toBeNull()
       const fresh = await store.create(record({ b: 2 }), MINUTE)
       expect((await store.load(fresh))?.data).toEqual({ b: 2 })
@@ -220,6 +220,31 @@ describe('RedisStore under faults (own redis-server processes)', () => {
       expect(stats).toMatch(/cmdstat_eval:calls=1,/)
       expect(stats).toMatch(/cmdstat_evalsha:calls=2,.*failed_calls=1/)
       expect((await store.load(id))?.data).toEqual({ n: 2 })
+    })
+
+    it('while Redis is out of memory, refuses an apply whole, and still touches and deletes (even an unknown id)', async () => {
+      const server = await start()
+      const open = await connect(kind, server.port)
+      const store = new RedisStore({ client: open.client, prefix: uniquePrefix(), timeoutMs: TIMEOUT })
+      const id = await store.create(record({ a: 1, b: 2 }), MINUTE)
+      const other = await store.create(record({ c: 3 }), MINUTE)
+      const unknown = `${id.split('.')[0]}.${'u'.repeat(43)}`
+      // Any use is over a 1-byte bound, and the default policy (noeviction) refuses writes that need memory.
+      await open.raw(['CONFIG', 'SET', 'maxmemory', '1'])
+      try {
+        // It removes keys (no memory needed) before it sets one (memory needed): it must not slip through.
+        const { error } = await rejection(store.apply(id, changes({ clear: true, set: { big: 'x'.repeat(1000) } }), MINUTE))
+        expectCleanError(error, [id])
+        expect(await store.touch(id, MINUTE)).toBe(id)
+        await store.delete(other)
+        await store.delete(unknown)
+      } finally {
+        await open.raw(['CONFIG', 'SET', 'maxmemory', '0'])
+      }
+      expect((await store.load(id))?.data).toEqual({ a: 1, b: 2 })
+      expect(await store.load(other)).toBeNull()
+      expect(await store.apply(other, changes({ set: { c: 4 } }), MINUTE)).toBe(GONE)
+      expect(await store.apply(unknown, changes({ set: { c: 4 } }), MINUTE)).toBe(GONE)
     })
 
     it('costs exactly one HGETALL for a load and one EVALSHA for an apply', async () => {

@@ -1,13 +1,14 @@
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { GONE } from '../../src/core/store.js'
+import { StoreError } from '../../src/core/errors.js'
+import { EXPIRED, GONE, RENEWED } from '../../src/core/store.js'
 import type { ChangeSet, SessionRecord } from '../../src/core/store.js'
 import { storageKey } from '../../src/stores/shared/ids.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
 import { defineStoreConformance } from '../../src/testing/index.js'
 import type { RedisClientKind, OpenClient } from '../support/redis-clients.js'
-import { deletePrefix, dumpPrefix, onEachNode, openClient, uniquePrefix } from '../support/redis-clients.js'
-import { startRedisCluster } from '../support/redis-cluster.js'
+import { deletePrefix, dumpPrefix, expireMarkers, onEachNode, openClient, uniquePrefix } from '../support/redis-clients.js'
+import { beginSlotMigration, startRedisCluster } from '../support/redis-cluster.js'
 import type { RedisCluster } from '../support/redis-cluster.js'
 import { hasRedisServer, redisAnswers } from '../support/redis-process.js'
 
@@ -21,6 +22,14 @@ function changes(partial: Partial<ChangeSet> = {}): ChangeSet {
 }
 function record(data: SessionRecord['data'], absoluteExpiresAt: number | null = null): SessionRecord {
   return { data, createdAt: Date.now(), absoluteExpiresAt }
+}
+function keyIn(prefix: string, id: string): string {
+  return `${prefix}{${id.split('.')[0]}}${storageKey(id)}`
+}
+/** Whether every key in a dump is a purge marker (what `delete` leaves for 60 s), and there is one. */
+function onlyPurgeMarkers(dump: string): boolean {
+  const lines = dump.split('\n')
+  return dump !== '' && lines.every((line) => line.endsWith(' hash ["m:gone","1"]'))
 }
 
 /** Registers a failing test in CI, or warns loudly and registers nothing elsewhere. */
@@ -56,7 +65,7 @@ function defineRedisStoreTests(kind: RedisClientKind, ports: () => number[]): vo
       setup.prefixes.push(prefix)
       return new RedisStore({ client: setup.open.client, prefix })
     }
-    setup.keyOf = (store, id) => `${store.prefix}{${id.split('.')[0]}}${storageKey(id)}`
+    setup.keyOf = (store, id) => keyIn(store.prefix, id)
     setup.dump = (store) => dumpPrefix(ports(), store.prefix)
   })
   afterAll(async () => {
@@ -70,6 +79,7 @@ function defineRedisStoreTests(kind: RedisClientKind, ports: () => number[]): vo
     test: { describe, it, beforeAll, afterAll },
     makeStore: () => setup.store(),
     dumpBackend: (store) => setup.dump(store as RedisStore),
+    expireMarkers: (store) => expireMarkers(ports(), (store as RedisStore).prefix),
   })
 
   describe('ids and layout', () => {
@@ -110,17 +120,23 @@ function defineRedisStoreTests(kind: RedisClientKind, ports: () => number[]): vo
       }
     })
 
-    it('answers ids it could not have issued with null / GONE without touching Redis', async () => {
+    it('answers ids it could not have issued as unknown ones (EXPIRED, writing nothing), and GONE once deleted', async () => {
       const store = setup.store()
-      const before = await setup.dump(store)
-      for (const id of ['', 'nope', 'a.b', '{x}.aaaaaaaaaaaaaaaaaaaaaaaaaaa', `abcdef.${'x'.repeat(200)}`]) {
+      const odd = ['', 'nope', 'a.b', '{x}.aaaaaaaaaaaaaaaaaaaaaaaaaaa', `abcdef.${'x'.repeat(200)}`]
+      for (const id of odd) {
         expect(await store.load(id)).toBeNull()
-        expect(await store.apply(id, changes({ set: { a: 1 } }), MINUTE)).toBe(GONE)
-        expect(await store.touch(id, MINUTE)).toBe(GONE)
-        expect(await store.renew(id, changes(), MINUTE)).toBe(GONE)
-        await store.delete(id)
+        expect(await store.apply(id, changes({ set: { a: 1 } }), MINUTE)).toBe(EXPIRED)
+        expect(await store.touch(id, MINUTE)).toBe(EXPIRED)
+        expect(await store.renew(id, changes(), MINUTE)).toBe(EXPIRED)
       }
-      expect(await setup.dump(store)).toBe(before)
+      expect(await setup.dump(store)).toBe('')
+      for (const id of odd) {
+        await store.delete(id)
+        expect(await store.apply(id, changes({ set: { a: 1 } }), MINUTE)).toBe(GONE)
+      }
+      const dump = await setup.dump(store)
+      expect(onlyPurgeMarkers(dump)).toBe(true)
+      expect(dump.split('\n')).toHaveLength(odd.length)
     })
   })
 
@@ -170,14 +186,30 @@ function defineRedisStoreTests(kind: RedisClientKind, ports: () => number[]): vo
       const third = (await store.renew(second, changes(), MINUTE)) as string
       await store.delete(first)
       expect(await store.load(third)).toBeNull()
-      expect(await setup.dump(store)).toBe('')
+      const dump = await setup.dump(store)
+      expect(onlyPurgeMarkers(dump)).toBe(true)
+      expect(dump.split('\n')).toHaveLength(3)
     })
 
-    it('renew of an old id after a renew returns GONE and forks nothing', async () => {
+    it('delete leaves a purge marker living 60 s on every id of the chain it ended', async () => {
+      const store = setup.store()
+      const first = await store.create(record({ a: 1 }), 10 * MINUTE)
+      const second = (await store.renew(first, changes(), 10 * MINUTE)) as string
+      await store.delete(first)
+      for (const id of [first, second]) {
+        const key = setup.keyOf(store, id)
+        expect(await setup.open.raw(['HGETALL', key], key)).toEqual(['m:gone', '1'])
+        const pttl = Number(await setup.open.raw(['PTTL', key], key))
+        expect(pttl).toBeGreaterThan(55_000)
+        expect(pttl).toBeLessThanOrEqual(60_000)
+      }
+    })
+
+    it('renew of an old id after a renew answers RENEWED and forks nothing', async () => {
       const store = setup.store()
       const id = await store.create(record({ a: 1 }), MINUTE)
       const renewed = (await store.renew(id, changes(), MINUTE)) as string
-      expect(await store.renew(id, changes({ set: { fork: true } }), MINUTE)).toBe(GONE)
+      expect(await store.renew(id, changes({ set: { fork: true } }), MINUTE)).toBe(RENEWED)
       expect((await store.load(renewed))?.data).toEqual({ a: 1 })
     })
   })
@@ -261,7 +293,7 @@ function defineRedisStoreTests(kind: RedisClientKind, ports: () => number[]): vo
         expect(await store.apply(id, changes({ set: { cart: [1, 2] } }), MINUTE)).toBe(GONE)
         expect(await store.touch(id, MINUTE)).toBe(GONE)
         expect(await store.renew(id, changes(), MINUTE)).toBe(GONE)
-        expect(await setup.dump(store)).toBe('')
+        expect(onlyPurgeMarkers(await setup.dump(store))).toBe(true)
       } finally {
         await other.close()
       }
@@ -272,9 +304,9 @@ function defineRedisStoreTests(kind: RedisClientKind, ports: () => number[]): vo
       for (let round = 0; round < 20; round++) {
         const id = await store.create(record({ round }), MINUTE)
         const [renewed] = await Promise.all([store.renew(id, changes({ set: { late: true } }), MINUTE), store.delete(id)])
-        if (renewed !== GONE) expect(await store.load(renewed)).toBeNull()
+        if (typeof renewed === 'string') expect(await store.load(renewed)).toBeNull()
       }
-      expect(await setup.dump(store)).toBe('')
+      expect(onlyPurgeMarkers(await setup.dump(store))).toBe(true)
     })
   })
 
@@ -302,15 +334,16 @@ function defineRedisStoreTests(kind: RedisClientKind, ports: () => number[]): vo
       expect(await store.load(id)).toBeNull()
     })
 
-    it('treats a non-hash value under a session key as absent, and delete removes it', async () => {
+    it('treats a non-hash value under a session key as absent (EXPIRED), and delete replaces it with a purge marker', async () => {
       const store = setup.store()
       const id = await store.create(record({ a: 1 }), MINUTE)
       const key = setup.keyOf(store, id)
       await setup.open.raw(['SET', key, 'not a hash'], key)
       expect(await store.load(id)).toBeNull()
-      expect(await store.apply(id, changes({ set: { a: 2 } }), MINUTE)).toBe(GONE)
+      expect(await store.apply(id, changes({ set: { a: 2 } }), MINUTE)).toBe(EXPIRED)
       await store.delete(id)
-      expect(await setup.open.raw(['EXISTS', key], key)).toBe(0)
+      expect(await setup.open.raw(['HGETALL', key], key)).toEqual(['m:gone', '1'])
+      expect(await store.apply(id, changes({ set: { a: 2 } }), MINUTE)).toBe(GONE)
     })
   })
 
@@ -345,7 +378,10 @@ describe('RedisStore on 127.0.0.1:6379', () => {
       expect(await dumpPrefix([6379], `kp-${prefix}`)).toContain('"m:fwd","kp-')
       await store.delete(id)
       expect(await store.load(renewed)).toBeNull()
-      expect(await dumpPrefix([6379], `kp-${prefix}`)).toBe('')
+      expect(await store.apply(renewed, changes(), MINUTE)).toBe(GONE)
+      const dump = await dumpPrefix([6379], `kp-${prefix}`)
+      expect(onlyPurgeMarkers(dump)).toBe(true)
+      expect(dump.split('\n')).toHaveLength(2)
     } finally {
       await deletePrefix([6379], `kp-${prefix}`)
       client.disconnect()
@@ -386,4 +422,40 @@ describe('RedisStore on a three-master Redis Cluster', () => {
       await open.close()
     }
   })
+
+  // Last in the file: it hands a slot to another master for good.
+  for (const kind of ['node-redis-cluster', 'ioredis-cluster'] as const) {
+    it(`${kind}: a logout while the renewed record's slot migrates changes nothing, and ends both ids once the slot has moved`, async () => {
+      const open = await openClient(kind, ports())
+      const prefix = uniquePrefix()
+      const store = new RedisStore({ client: open.client, prefix, timeoutMs: 1000 })
+      const id = await store.create(record({ user: 'ferris' }), MINUTE)
+      const renewed = (await store.renew(id, changes(), MINUTE)) as string
+      const oldKey = keyIn(prefix, id)
+      const newKey = keyIn(prefix, renewed)
+      const migration = await beginSlotMigration(ports(), oldKey)
+      try {
+        // Mid-reshard: the renewed record has reached the new master, its forwarding marker has not.
+        expect(await migration.move(newKey)).toBe('OK')
+        const outcome = await store.delete(id).then(
+          () => 'resolved',
+          (error: unknown) => error,
+        )
+        expect(outcome).toBeInstanceOf(StoreError)
+        expect(await migration.onSource(['HGETALL', oldKey])).toEqual(['m:fwd', newKey])
+        const stillThere = (await migration.onTarget(['HGETALL', newKey])) as string[]
+        expect(stillThere).toContain('m:created')
+
+        await migration.finish()
+        await store.delete(id)
+        expect(await store.load(renewed)).toBeNull()
+        expect(await store.apply(renewed, changes({ set: { back: true } }), MINUTE)).toBe(GONE)
+        expect(await store.apply(id, changes({ set: { back: true } }), MINUTE)).toBe(GONE)
+      } finally {
+        await migration.finish()
+        await deletePrefix(ports(), prefix)
+        await open.close()
+      }
+    }, 30_000)
+  }
 })

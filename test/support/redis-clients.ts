@@ -159,3 +159,26 @@ export async function deletePrefix(ports: number[], prefix: string): Promise<voi
 export function uniquePrefix(): string {
   return `cloakroom-test:${randomUUID()}:`
 }
+
+/**
+ * Ends the window of every forwarding and purge marker under `prefix`, on every node, as if 60 s
+ * had passed: the marker keys are deleted (what their TTL does), and records are left alone.
+ *
+ * @example
+ * ```ts
+ * defineStoreConformance({ ..., expireMarkers: (store) => expireMarkers([6379], (store as RedisStore).prefix) })
+ * ```
+ */
+export async function expireMarkers(ports: number[], prefix: string): Promise<void> {
+  await onEachNode(ports, async (node) => {
+    let cursor = '0'
+    do {
+      const [next, keys] = (await node.sendCommand(['SCAN', cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000', 'TYPE', 'hash'])) as [string, string[]]
+      cursor = next
+      for (const key of keys) {
+        const [forward, purged] = (await node.sendCommand(['HMGET', key, 'm:fwd', 'm:gone'])) as [unknown, unknown]
+        if (forward !== null || purged !== null) await node.sendCommand(['DEL', key])
+      }
+    } while (cursor !== '0')
+  })
+}

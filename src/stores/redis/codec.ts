@@ -98,7 +98,7 @@ export function decodeRecord(reply: unknown): SessionRecord | null {
       if (field.startsWith(DATA)) setOwn(data, field.slice(DATA.length), JSON.parse(value) as Json)
       else if (field === 'm:created') createdAt = Number(value)
       else if (field === 'm:abs') absoluteExpiresAt = Number(value)
-      else if (field === 'm:fwd') return null
+      else if (field === 'm:fwd' || field === 'm:gone') return null
     }
   } catch {
     return null

@@ -2,6 +2,7 @@ import { randomId, storageKey } from '../shared/ids.js'
 
 // 6 random bytes = 8 base64url characters: enough to spread sessions over all 16,384 cluster slots.
 const TAG_BYTES = 6
+const FOREIGN_TAG_CHARS = 8
 // A tag is base64url, so it never holds the `{`, `}` or `.` that delimit it.
 const ID_PATTERN = /^([A-Za-z0-9_-]{6,8})\.[A-Za-z0-9_-]{22,128}$/
 
@@ -21,7 +22,7 @@ export function newSessionId(tag: string = randomId(TAG_BYTES)): string {
 
 /**
  * The lineage tag of a well-formed id, or `null` for anything we could not have issued (which then
- * names no record, so callers answer "absent" without asking Redis).
+ * names no record; see {@link foreignTag}).
  *
  * @example
  * ```ts
@@ -44,5 +45,33 @@ export function tagOf(id: string): string | null {
  * ```
  */
 export function redisKey(prefix: string, id: string, tag: string): string {
-  return `${prefix}{${tag}}${storageKey(id)}`
+  return keyOfHash(prefix, tag, storageKey(id))
+}
+
+/**
+ * The Redis key of a session known by its storage hash alone (what a forwarding marker names).
+ *
+ * @example
+ * ```ts
+ * keyOfHash('cloakroom:', 'Xk3_a9Qp', '3q2…') // 'cloakroom:{Xk3_a9Qp}3q2…'
+ * ```
+ */
+export function keyOfHash(prefix: string, tag: string, hash: string): string {
+  return `${prefix}{${tag}}${hash}`
+}
+
+/**
+ * The hash tag for an id the store could not have issued (no lineage tag): the start of its
+ * storage hash. Such an id names no record, but `delete` still leaves a purge marker under it, and
+ * a write then answers `GONE`; deriving the tag from the hash spreads those markers over the
+ * Cluster slots like real ones. The key still ends in the id's full hash, so it never meets
+ * another id's key.
+ *
+ * @example
+ * ```ts
+ * const tag = tagOf(id) ?? foreignTag(id)
+ * ```
+ */
+export function foreignTag(id: string): string {
+  return storageKey(id).slice(0, FOREIGN_TAG_CHARS)
 }

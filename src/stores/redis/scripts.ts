@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { MARKER_WINDOW_MS } from '../../core/store.js'
 
 /**
  * A Lua script and its SHA-1, so the store can send `EVALSHA` first and fall back to `EVAL`.
@@ -14,23 +15,43 @@ export interface Script {
   readonly sha: string
 }
 
-function script(name: string, body: string): Script {
-  const source = `${PRELUDE}\n${body}`
+/**
+ * What the write scripts answer, as integers: `LIVE` (done), and when there is no live record, why:
+ * a purge marker (`PURGED`), a forwarding marker (`FORWARDED`), or nothing of ours (`MISSING`).
+ * `TAKEN` is renew's "the new key exists" (the caller retries with a new id).
+ *
+ * @example
+ * ```ts
+ * if (Number(reply) === REPLY.FORWARDED) return RENEWED
+ * ```
+ */
+export const REPLY = { MISSING: 0, LIVE: 1, PURGED: 2, FORWARDED: 3, TAKEN: 4 } as const
+
+// The `#!lua` line turns on Redis 7's script flags. While Redis is out of memory (maxmemory under
+// noeviction), a script without `allow-oom` is refused whole before it starts, as a plain write
+// would be (a script without the line is let through once it has written anything, so an apply
+// that removes a key first could grow a full Redis). Delete and touch keep `allow-oom`: a logout,
+// which only frees memory but writes a small purge marker even for an unknown id, and a request
+// that only moves an expiry must keep working while Redis is full.
+function script(name: string, body: string, flags: 'allow-oom' | '' = ''): Script {
+  const source = `#!lua${flags === '' ? '' : ` flags=${flags}`}\n${PRELUDE}\n${body}`
   return { name, source, sha: createHash('sha1').update(source).digest('hex') }
 }
 
-/** How long the forwarding marker a renew leaves under the old key lives, in ms. */
-export const FORWARD_TTL_MS = 60_000
-
 // Hash layout: user keys live in fields `d:<key>` (JSON text), metadata in `m:created`, `m:abs`
-// (absent for no absolute timeout) and `m:fwd` (a forwarding marker holding the renewed record's
-// Redis key; a marker hash holds nothing else). No user key can reach an `m:` field.
+// (absent for no absolute timeout). Markers are hashes of one field living MARKER_WINDOW_MS under
+// the key of the id they answer for: `m:fwd` (left by renew, holding the new record's Redis key) or
+// `m:gone` (left by delete). No user key can reach an `m:` field.
 //
-// Lua 5.1's unpack() fails past ~8,000 values, so HSET/HDEL go out in chunks.
+// Every key a script touches is one of its KEYS: a key it computed itself could sit on another
+// node while its slot migrates, and the script would fail after its first writes (Lua does not
+// undo them). Lua 5.1's unpack() fails past ~8,000 values, so HSET/HDEL go out in chunks.
 // Expiry arithmetic uses the server's TIME (Redis 7 replicates script effects, so this is safe):
 // the expiry is judged by one clock, Redis', whatever the app servers' clocks say.
 const PRELUDE = `
 local CHUNK = 1000
+local MISSING, LIVE, PURGED, FORWARDED, TAKEN = ${REPLY.MISSING}, ${REPLY.LIVE}, ${REPLY.PURGED}, ${REPLY.FORWARDED}, ${REPLY.TAKEN}
+local MARKER_WINDOW_MS = ${MARKER_WINDOW_MS}
 local function hset_from(key, first)
   local batch = {}
   for i = first, #ARGV, 2 do
@@ -48,9 +69,15 @@ local function hdel_list(key, fields, first, last)
   end
   if #batch > 0 then redis.call('HDEL', key, unpack(batch)) end
 end
-local function is_record(key)
-  local r = redis.pcall('HEXISTS', key, 'm:created')
-  return r == 1
+-- What a key holds: a record (LIVE), a purge or forwarding marker, or nothing of ours (MISSING:
+-- absent, expired, or a value of another type).
+local function state_of(key)
+  local f = redis.pcall('HMGET', key, 'm:created', 'm:gone', 'm:fwd')
+  if f.err then return MISSING end
+  if f[1] then return LIVE end
+  if f[2] then return PURGED end
+  if f[3] then return FORWARDED end
+  return MISSING
 end
 local function expire(key, ttl)
   local t = redis.call('TIME')
@@ -100,8 +127,8 @@ return 1
 )
 
 /**
- * `apply`: KEYS[1]; ARGV ttl, clear, n, removals, set pairs. Returns 1, or 0 (GONE) when the
- * record is missing, expired, a forwarding marker or not ours; it never creates anything.
+ * `apply`: KEYS[1]; ARGV ttl, clear, n, removals, set pairs. Returns `LIVE`, or why there is no
+ * record (`PURGED`, `FORWARDED`, `MISSING`); it never creates anything.
  *
  * @example
  * ```ts
@@ -111,15 +138,16 @@ return 1
 export const APPLY = script(
   'apply',
   `
-if not is_record(KEYS[1]) then return 0 end
+local state = state_of(KEYS[1])
+if state ~= LIVE then return state end
 apply_changes(KEYS[1])
 expire(KEYS[1], tonumber(ARGV[1]))
-return 1
+return LIVE
 `,
 )
 
 /**
- * `touch`: KEYS[1]; ARGV ttl. Moves the expiry only. Returns 1, or 0 (GONE).
+ * `touch`: KEYS[1]; ARGV ttl. Moves the expiry only. Answers as `apply`.
  *
  * @example
  * ```ts
@@ -129,17 +157,20 @@ return 1
 export const TOUCH = script(
   'touch',
   `
-if not is_record(KEYS[1]) then return 0 end
+local state = state_of(KEYS[1])
+if state ~= LIVE then return state end
 expire(KEYS[1], tonumber(ARGV[1]))
-return 1
+return LIVE
 `,
+  'allow-oom',
 )
 
 /**
  * `renew`: KEYS[1] old key, KEYS[2] new key (same hash tag, so the same slot); ARGV as `apply`.
  * Moves the record with RENAME (createdAt and the absolute cap travel with it), applies the changes,
- * and leaves under the old key a marker holding only the new key, for {@link FORWARD_TTL_MS}.
- * Returns 1, 0 (GONE) or -1 when the new key is taken (the caller retries with a new id).
+ * and leaves under the old key a forwarding marker holding only the new key, for
+ * `MARKER_WINDOW_MS`. Returns `LIVE`, `TAKEN` when the new key exists (the caller retries with a new
+ * id), or why there is no record, as `apply`.
  *
  * @example
  * ```ts
@@ -149,21 +180,38 @@ return 1
 export const RENEW = script(
   'renew',
   `
-if not is_record(KEYS[1]) then return 0 end
-if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+local state = state_of(KEYS[1])
+if state ~= LIVE then return state end
+if redis.call('EXISTS', KEYS[2]) == 1 then return TAKEN end
 redis.call('RENAME', KEYS[1], KEYS[2])
 apply_changes(KEYS[2])
 expire(KEYS[2], tonumber(ARGV[1]))
 redis.call('HSET', KEYS[1], 'm:fwd', KEYS[2])
-redis.call('PEXPIRE', KEYS[1], ${FORWARD_TTL_MS})
-return 1
+redis.call('PEXPIRE', KEYS[1], MARKER_WINDOW_MS)
+return LIVE
 `,
 )
 
 /**
- * `delete`: KEYS[1]. Deletes the key and follows forwarding markers (a few hops, for renews in
- * quick succession), so a purge right after a renew still ends the session. The marker's target
- * shares the hash tag, so it lives in the same slot. Always returns 1.
+ * How many characters end every session key: the SHA-256 of the id, base64url. A forwarding marker
+ * is followed by these alone, so a key prefix a driver adds (ioredis' `keyPrefix`) never doubles.
+ *
+ * @example
+ * ```ts
+ * const hash = markerValue.slice(-HASH_CHARS)
+ * ```
+ */
+export const HASH_CHARS = 43
+
+/**
+ * `delete`: KEYS the chain of ids to end, as far as the caller has followed it: KEYS[1] the id
+ * given, each next key the one the forwarding marker before it names. It changes nothing until it
+ * has seen the whole chain: while the last key (or any key, if the chain changed meanwhile) holds a
+ * forwarding marker to a key it was not given, it returns `{ i, hash }` (the caller calls again with
+ * KEYS[1..i] and the key ending in `hash`, which shares KEYS[i]'s prefix and hash tag, so its slot).
+ * Once the chain ends (a record, a purge marker, nothing), it deletes every key of it and leaves a
+ * purge marker on each, for `MARKER_WINDOW_MS`, and returns `LIVE`. A marker past its window has
+ * expired with its key, so an older chain is never followed.
  *
  * @example
  * ```ts
@@ -173,13 +221,27 @@ return 1
 export const DELETE = script(
   'delete',
   `
-local key = KEYS[1]
-for _ = 1, 16 do
+local HASH_CHARS = ${HASH_CHARS}
+local function forward_hash(key)
   local fwd = redis.pcall('HGET', key, 'm:fwd')
-  redis.call('DEL', key)
-  if type(fwd) ~= 'string' then return 1 end
-  key = fwd
+  if type(fwd) ~= 'string' or #fwd < HASH_CHARS then return nil end
+  local hash = string.sub(fwd, -HASH_CHARS)
+  if not string.find(hash, '^[%w_%-]+$') then return nil end
+  return hash
 end
-return 1
+local last = 0
+for i = 1, #KEYS do
+  local hash = forward_hash(KEYS[i])
+  if not hash then last = i; break end
+  local key = KEYS[i]
+  if KEYS[i + 1] ~= string.sub(key, 1, #key - HASH_CHARS) .. hash then return { i, hash } end
+end
+for i = 1, last do
+  redis.call('DEL', KEYS[i])
+  redis.call('HSET', KEYS[i], 'm:gone', '1')
+  redis.call('PEXPIRE', KEYS[i], MARKER_WINDOW_MS)
+end
+return LIVE
 `,
+  'allow-oom',
 )

@@ -1,12 +1,12 @@
 import { ConfigError, StoreError } from '../../core/errors.js'
-import { GONE } from '../../core/store.js'
-import type { ChangeSet, Gone, SessionRecord, SessionStore } from '../../core/store.js'
+import type { ChangeSet, Missing, SessionRecord, SessionStore } from '../../core/store.js'
 import { toCommander } from './client.js'
 import type { RedisClientLike, RedisCommander } from './client.js'
 import { changeArgs, dataArgs, decodeRecord, ttlArg } from './codec.js'
 import { isNoScript, isWrongType, withDeadline } from './errors.js'
-import { newSessionId, redisKey, tagOf } from './keys.js'
-import { APPLY, CREATE, DELETE, RENEW, TOUCH } from './scripts.js'
+import { foreignTag, keyOfHash, newSessionId, redisKey, tagOf } from './keys.js'
+import { deleteStep, writeOutcome } from './replies.js'
+import { APPLY, CREATE, DELETE, RENEW, REPLY, TOUCH } from './scripts.js'
 import type { Script } from './scripts.js'
 
 /**
@@ -29,12 +29,17 @@ export interface RedisStoreOptions {
 // Ids carry 256 random bits, so a collision is not expected in the life of the universe; the
 // bound only keeps a broken random source from looping forever.
 const MAX_ID_ATTEMPTS = 5
+// Each renew within a minute of the last adds a hop to the chain a delete follows; an app renews on
+// login or a change of privilege, so a real chain is a hop or two long.
+const MAX_FORWARD_HOPS = 16
 
 /**
  * A session store on Redis (standalone or Cluster), one hash per session. `load` is one HGETALL;
- * `create`, `apply`, `renew`, `touch` and `delete` are one Lua script each (EVALSHA, with EVAL when
- * the server answers NOSCRIPT). Expiry is Redis' own TTL, computed from the server's clock and capped
- * at the record's absolute expiry.
+ * `create`, `apply`, `renew` and `touch` are one Lua script each (EVALSHA, with EVAL when the server
+ * answers NOSCRIPT), and so is `delete` unless the session was renewed in the last minute (then one
+ * more per renew). Expiry is Redis' own TTL, computed from the server's clock and capped at the
+ * record's absolute expiry. Renew and delete leave markers for 60 s, so a write to an id that has
+ * no record says why: `GONE` (deleted), `RENEWED` (renewed away) or `EXPIRED`.
  *
  * @example
  * ```ts
@@ -80,7 +85,7 @@ export class RedisStore implements SessionStore {
     return newSessionId(tag)
   }
 
-  /** One HGETALL. Absent, expired, renewed-away (a forwarding marker) or unreadable → `null`. */
+  /** One HGETALL. Absent, expired, a marker or unreadable → `null`; an id we could not have issued → `null` without asking. */
   async load(id: string): Promise<SessionRecord | null> {
     const tag = tagOf(id)
     if (tag === null) return null
@@ -108,63 +113,87 @@ export class RedisStore implements SessionStore {
     for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
       const id = this.newId()
       const key = redisKey(this.prefix, id, tagOf(id) as string)
-      if ((await this.#run(CREATE, [key], args)) === 1) return id
+      if (Number(await this.#run(CREATE, [key], args)) === 1) return id
     }
     throw new StoreError('backend', `redis create found ${MAX_ID_ATTEMPTS} fresh ids taken; the random source is broken`)
   }
 
-  /** One script: changes only the keys in the change set, moves the TTL; `GONE` if the record is not there. */
-  async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
-    const tag = tagOf(id)
-    if (tag === null) return GONE
+  /**
+   * One script: changes only the keys in the change set and moves the TTL; without a live record,
+   * `GONE` (a purge marker), `RENEWED` (a forwarding marker) or `EXPIRED`.
+   */
+  async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
     const args = changeArgs(ttlMs, changes)
-    return (await this.#run(APPLY, [redisKey(this.prefix, id, tag)], args)) === 1 ? id : GONE
+    const outcome = writeOutcome(await this.#run(APPLY, [this.#keyOf(id).key], args), 'apply')
+    return outcome === 'live' ? id : outcome
   }
 
   /** One script: RENAME to a new id with the same lineage tag, apply the changes, leave a 60 s forwarding marker. */
-  async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
-    const tag = tagOf(id)
-    if (tag === null) return GONE
-    const oldKey = redisKey(this.prefix, id, tag)
+  async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
+    const { key: oldKey, tag } = this.#keyOf(id)
     const args = changeArgs(ttlMs, changes)
     for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
       const next = this.newId(tag)
-      const result = await this.#run(RENEW, [oldKey, redisKey(this.prefix, next, tag)], args)
-      if (result === 1) return next
-      if (result === 0) return GONE
+      const reply = await this.#run(RENEW, [oldKey, redisKey(this.prefix, next, tag)], args)
+      if (Number(reply) === REPLY.TAKEN) continue
+      const outcome = writeOutcome(reply, 'renew')
+      return outcome === 'live' ? next : outcome
     }
     throw new StoreError('backend', `redis renew found ${MAX_ID_ATTEMPTS} fresh ids taken; the random source is broken`)
   }
 
-  /** One script that moves the TTL only; `GONE` if the record is not there. */
-  async touch(id: string, ttlMs: number): Promise<string | Gone> {
-    const tag = tagOf(id)
-    if (tag === null) return GONE
-    return (await this.#run(TOUCH, [redisKey(this.prefix, id, tag)], [ttlArg(ttlMs)])) === 1 ? id : GONE
+  /** One script that moves the TTL only; answers as `apply`. */
+  async touch(id: string, ttlMs: number): Promise<string | Missing> {
+    const outcome = writeOutcome(await this.#run(TOUCH, [this.#keyOf(id).key], [ttlArg(ttlMs)]), 'touch')
+    return outcome === 'live' ? id : outcome
   }
 
-  /** One script that deletes the record and follows forwarding markers left by renews. */
+  /**
+   * Ends the session and every id a renew forwarded it to within the last 60 s, leaving a purge
+   * marker on each. One script call when the id was not renewed; otherwise one more per forwarding
+   * marker: the script only touches keys it was given, so it hands back the key a marker names and
+   * is called again with it, changing nothing until it has the whole chain, and then ending it all
+   * at once. A delete that fails part-way (a timeout, a slot migration) has changed nothing, and
+   * retrying it is safe. The whole walk shares one `timeoutMs`.
+   */
   async delete(id: string): Promise<void> {
-    const tag = tagOf(id)
-    if (tag === null) return
-    await this.#run(DELETE, [redisKey(this.prefix, id, tag)], [])
+    const { key, tag } = this.#keyOf(id)
+    const chain = [key]
+    await withDeadline(this.#redis, this.timeoutMs, 'delete', async (remaining) => {
+      for (let calls = 0; calls <= MAX_FORWARD_HOPS; calls++) {
+        const next = deleteStep(await this.#evalsha(DELETE, chain, [], remaining), chain.length)
+        if (next === null) return
+        chain.splice(next.index, Infinity, keyOfHash(this.prefix, tag, next.hash))
+      }
+      throw new StoreError(
+        'backend',
+        `redis delete found more than ${MAX_FORWARD_HOPS} renews of one session within a minute; nothing was deleted`,
+      )
+    })
   }
 
-  /** One script call: EVALSHA, then EVAL if this node has not cached the script; both under one deadline. */
-  #run(script: Script, keys: string[], args: string[]): Promise<number> {
+  /** The key of an id, and the hash tag its renewals keep; an id we could not have issued gets a tag from its hash. */
+  #keyOf(id: string): { key: string; tag: string } {
+    const tag = tagOf(id) ?? foreignTag(id)
+    return { key: redisKey(this.prefix, id, tag), tag }
+  }
+
+  /** One script call under its own deadline. */
+  #run(script: Script, keys: string[], args: string[]): Promise<unknown> {
+    return withDeadline(this.#redis, this.timeoutMs, script.name, (remaining) => this.#evalsha(script, keys, args, remaining))
+  }
+
+  /** EVALSHA, then EVAL if this node has not cached the script. */
+  async #evalsha(script: Script, keys: string[], args: string[], remaining: () => number): Promise<unknown> {
     const redis = this.#redis
     const firstKey = keys[0] as string
     const tail = [String(keys.length), ...keys, ...args]
-    return withDeadline(redis, this.timeoutMs, script.name, async (remaining) => {
-      let reply: unknown
-      try {
-        reply = await redis.send('EVALSHA', [script.sha, ...tail], firstKey, false, remaining())
-      } catch (error) {
-        if (!isNoScript(error)) throw error
-        // EVAL also puts the script back in this node's cache, so the next EVALSHA hits.
-        reply = await redis.send('EVAL', [script.source, ...tail], firstKey, false, remaining())
-      }
-      return Number(reply)
-    })
+    try {
+      return await redis.send('EVALSHA', [script.sha, ...tail], firstKey, false, remaining())
+    } catch (error) {
+      if (!isNoScript(error)) throw error
+      // EVAL also puts the script back in this node's cache, so the next EVALSHA hits.
+      return await redis.send('EVAL', [script.source, ...tail], firstKey, false, remaining())
+    }
   }
 }
