@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify'
 import { ConfigError } from '../../core/errors.js'
-import { sessionFailure } from '../../core/manager.js'
 import type { RegisteredData } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
 import type { SessionOptions } from '../../core/options.js'
@@ -67,8 +66,8 @@ export const sessions: FastifyPluginCallback<SessionOptions> = function cloakroo
   // Only an `onError` callback reads the request: skip copying its headers otherwise.
   const requestFor = options.onError === undefined ? (): undefined => undefined : (request: FastifyRequest): Request => toWebRequest(request.raw)
   // The requests whose route let the session's own store failure escape, learned in onError
-  // before Fastify renders it.
-  const failedOnSession = new WeakSet<FastifyRequest>()
+  // before Fastify renders it, with the response to answer instead.
+  const thrown = new WeakMap<FastifyRequest, Promise<Response>>()
 
   fastify.decorateRequest('session', null as unknown as Session<RegisteredData>)
 
@@ -79,7 +78,8 @@ export const sessions: FastifyPluginCallback<SessionOptions> = function cloakroo
 
   fastify.addHook('onError', function noteThrow(request, _reply, error, next) {
     const session = request.session as Session<RegisteredData> | null
-    if (session !== null && error === sessionFailure(session)) failedOnSession.add(request)
+    const failure = session === null ? null : engine.failureResponse(session, error, requestFor(request))
+    if (failure !== null) thrown.set(request, failure)
     next()
   })
 
@@ -87,13 +87,11 @@ export const sessions: FastifyPluginCallback<SessionOptions> = function cloakroo
     // null when an earlier onRequest hook answered before ours ran.
     const session = request.session as Session<RegisteredData> | null
     if (session === null) return next(null, payload)
-    if (failedOnSession.has(request)) {
+    const failure = thrown.get(request)
+    if (failure !== undefined) {
       // The session's own store failure gets the manager's opaque answer instead of Fastify's
       // error body. Any other error payload commits by the status it is sent with, below.
-      engine.commit(session, { status: 500, headers: new Headers() }, requestFor(request)).then(
-        (replacement) => next(null, replaceReply(reply, payload, replacement ?? new Response(null, { status: 500 }))),
-        () => next(null, payload),
-      )
+      failure.then((replacement) => next(null, replaceReply(reply, payload, replacement)))
       return
     }
     if (!engine.pending(session)) return next(null, payload)

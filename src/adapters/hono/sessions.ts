@@ -1,6 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { commitPurgeOnly } from '../../core/commit-rule.js'
-import { sessionFailure } from '../../core/manager.js'
 import { commitToResponse } from '../../core/response-headers.js'
 import type { RegisteredData } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
@@ -56,10 +55,10 @@ export function sessions<Data extends object = RegisteredData>(options: SessionO
     }
     // Hono has already rendered a thrown error into c.res: it commits by its status like any response,
     // unless what was thrown is the session's own store failure, which gets the opaque answer.
-    if (c.error !== undefined && c.error === sessionFailure(session)) {
-      const failure = await manager.commit(session, { status: 500, headers: new Headers() }, c.req.raw)
+    const failure = c.error === undefined ? null : manager.failureResponse(session, c.error, c.req.raw)
+    if (failure !== null) {
       c.res = undefined
-      c.res = failure ?? new Response(null, { status: 500 })
+      c.res = await failure
       return
     }
     if (!manager.pending(session)) return

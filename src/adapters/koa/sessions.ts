@@ -1,5 +1,4 @@
 import type { DefaultContext, DefaultState, ExtendableContext, Middleware } from 'koa'
-import { sessionFailure } from '../../core/manager.js'
 import type { RegisteredData } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
 import type { SessionOptions } from '../../core/options.js'
@@ -64,13 +63,12 @@ export function sessions<StateT = DefaultState, ContextT = DefaultContext>(optio
     } catch (error) {
       // The session's own store failure gets the same opaque answer as a caught one; any other
       // throw goes on to the app's error handling, which picks the status the session commits by.
-      const failure = sessionFailure(session)
-      if (failure === undefined || error !== failure) {
+      const failure = manager.failureResponse(session, error, requestFor(ctx))
+      if (failure === null) {
         await commitAfterThrow(manager, session, ctx, () => requestFor(ctx))
         throw error
       }
-      const replacement = await manager.commit(session, { status: 500, headers: new Headers() }, requestFor(ctx))
-      replaceResponse(ctx, replacement ?? new Response(null, { status: 500, headers: { 'cache-control': 'no-store' } }))
+      replaceResponse(ctx, await failure)
       return
     }
     if (!manager.pending(session)) return
