@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http'
+import { copyResponseHeaders } from './copy-response.js'
 
 /**
  * The two calls through which a web `Response`'s body reaches a `ServerResponse`. Usually the
@@ -56,11 +57,7 @@ export async function writeWebResponse(res: ServerResponse, response: Response, 
   res.statusCode = response.status
   // An empty statusMessage makes Node fill in the standard reason phrase for the status.
   res.statusMessage = response.statusText
-  for (const [name, value] of response.headers) {
-    if (name !== 'set-cookie') res.setHeader(name, value)
-  }
-  const cookies = response.headers.getSetCookie()
-  if (cookies.length > 0) res.setHeader('set-cookie', cookies)
+  copyResponseHeaders(response, (name, value) => res.setHeader(name, value))
 
   const body = response.body
   if (body === null) {

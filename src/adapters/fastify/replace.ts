@@ -1,9 +1,5 @@
 import type { FastifyReply } from 'fastify'
-
-function isWebResponse(payload: unknown): payload is Response {
-  // Fastify recognises a Response the same way, which also holds across realms.
-  return payload !== null && typeof payload === 'object' && Object.prototype.toString.call(payload) === '[object Response]'
-}
+import { copyResponseHeaders, discardBody, isWebResponse } from '../../http/copy-response.js'
 
 /**
  * When the payload is a web `Response`, moves its status and headers onto the reply (as Fastify
@@ -20,17 +16,8 @@ export function foldWebResponse(reply: FastifyReply, payload: unknown): unknown 
   // A consumed body is Fastify's error to report, with its own message: leave it to Fastify.
   if (!isWebResponse(payload) || (payload.body !== null && payload.bodyUsed)) return payload
   reply.code(payload.status)
-  for (const [name, value] of payload.headers) reply.header(name, value)
+  copyResponseHeaders(payload, (name, value) => reply.header(name, value))
   return payload.body
-}
-
-/** Stops a payload that will not be sent: a stream is destroyed, so its file or socket is released. */
-function discard(payload: unknown): void {
-  if (payload === null || typeof payload !== 'object') return
-  const candidate = payload as { pipe?: unknown; destroy?: () => void }
-  if (typeof candidate.pipe === 'function' && typeof candidate.destroy === 'function') candidate.destroy()
-  else if (payload instanceof ReadableStream) payload.cancel().catch(() => {})
-  else if (isWebResponse(payload)) payload.body?.cancel().catch(() => {})
 }
 
 /**
@@ -44,13 +31,9 @@ function discard(payload: unknown): void {
  * ```
  */
 export function replaceReply(reply: FastifyReply, payload: unknown, replacement: Response): ReadableStream<Uint8Array> | null {
-  discard(payload)
+  discardBody(payload)
   for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name)
   reply.code(replacement.status)
-  for (const [name, value] of replacement.headers) {
-    if (name !== 'set-cookie') reply.header(name, value)
-  }
-  const cookies = replacement.headers.getSetCookie()
-  if (cookies.length > 0) reply.header('set-cookie', cookies)
+  copyResponseHeaders(replacement, (name, value) => reply.header(name, value))
   return replacement.body
 }
