@@ -3,7 +3,7 @@ import type { CookieSealer, CryptoProvider, OpenedValue } from '../crypto/types.
 import { applyChanges } from './change-set.js'
 import type { ResponseView, SessionEngine } from './engine.js'
 import { CloakroomError, CookieTooLargeError, StoreError } from './errors.js'
-import { fingerprint } from './logger.js'
+import { fingerprint, type Logger } from './logger.js'
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js'
 import type { RegisteredData } from './register.js'
 import { commitToResponse, markNoStore, varyOnCookie } from './response-headers.js'
@@ -80,6 +80,18 @@ export function sessionFailure(session: Session<object>): CloakroomError | undef
 }
 
 /**
+ * The logger a manager reports to: its `logger` option over the console defaults.
+ *
+ * @example
+ * ```ts
+ * managerLogger(manager).warn('cloakroom: the session cookie could not be sent')
+ * ```
+ */
+export function managerLogger<Data extends object>(manager: SessionEngine<Data>): Logger {
+  return (manager as unknown as Manager).options.logger
+}
+
+/**
  * The manager, parameterised by the crypto implementation the entry point picked.
  *
  * @example
@@ -118,6 +130,8 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     if (state.error) return this.#fail(state.error, request)
     // A failed response commits nothing (as tower-sessions and Django do): the handler's changes may be half-made.
     if (response.status >= 500) return null
+    // Taken before the store is called: a change made while the commit runs is committed again later.
+    const revision = state.revision
     let outcome: Outcome
     try {
       outcome = await this.#persist(state)
@@ -131,6 +145,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     } catch (error) {
       return this.#fail(error, request)
     }
+    state.committed(revision, outcome.kind === 'none' ? undefined : outcome.kind === 'remove' ? null : outcome)
     if (outcome.kind !== 'none') markNoStore(response.headers)
     if (state.read) varyOnCookie(response.headers)
     return null

@@ -98,8 +98,15 @@ async function validate(key: string, value: unknown, schema: StandardSchemaV1): 
  * @internal
  */
 export class SessionHandle<Data extends object = RegisteredData> implements Session<Data> {
-  /** The raw value of our cookie on the request, if any (an empty `id=` counts). */
-  readonly cookieValue: string | undefined
+  /**
+   * The raw value of our cookie on the request, if any (an empty `id=` counts); after a commit, the
+   * value that commit sent (or `undefined` if it cleared the cookie), which is what the client holds.
+   */
+  cookieValue: string | undefined
+  /** Counts the writes (insert, remove, clear, purge, renew...): a commit notes the one it sent. */
+  revision = 0
+  /** The {@link revision} the last successful commit started from. */
+  committedRevision = 0
   /** The writes to send to the store, in the contract's order (clear, remove, set). */
   changes: ChangeSet = emptyChanges()
   /** Whether the handler read the session (the response then varies on Cookie). */
@@ -114,6 +121,8 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
   /** The current data, valid once `loaded`. */
   #data: Record<string, Json> = {}
   #opened: OpenedCookie | null | Promise<OpenedCookie | null> | undefined
+  /** The {@link revision} of the last `renew()`. */
+  #renewedAt = 0
   #loading: Promise<void> | undefined
   readonly #backend: SessionBackend
 
@@ -208,6 +217,7 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
   }
 
   purge(): void {
+    this.revision++
     this.#status = SessionStatus.Purged
     this.changes = emptyChanges()
     this.#data = {}
@@ -215,7 +225,31 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
   }
 
   renew(): void {
-    if (this.#status !== SessionStatus.Purged) this.#status = SessionStatus.Renewed
+    if (this.#status === SessionStatus.Purged) return
+    this.#status = SessionStatus.Renewed
+    this.#renewedAt = ++this.revision
+  }
+
+  /**
+   * Called by the manager once a commit that started at `revision` has written the store, with the
+   * cookie it sent (`null`: cleared; `undefined`: left as it was). A change made after that commit
+   * (after the head left, on node:http) is committed again from here: against the record the
+   * client's cookie now names, and without renewing a second time.
+   */
+  committed(revision: number, cookie: { value: string; absoluteExpiresAt: number | null } | null | undefined): void {
+    this.committedRevision = revision
+    if (cookie === null) {
+      this.cookieValue = undefined
+      this.#opened = null
+    } else if (cookie !== undefined) {
+      this.cookieValue = cookie.value
+      this.#opened = undefined
+      // The record read as missing has just been created: a later commit must update it, not create another.
+      if (this.loaded && this.record === null) {
+        this.record = { data: { ...this.#data }, createdAt: Date.now(), absoluteExpiresAt: cookie.absoluteExpiresAt }
+      }
+    }
+    if (this.#status === SessionStatus.Renewed && this.#renewedAt <= revision) this.#status = SessionStatus.Changed
   }
 
   #set(key: string, value: Json): void {
@@ -225,6 +259,7 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
   }
 
   #markChanged(): void {
+    this.revision++
     if (this.#status === SessionStatus.Unchanged) this.#status = SessionStatus.Changed
   }
 
@@ -251,4 +286,20 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
     this.#data = applyChanges(record?.data ?? {}, this.changes)
     this.loaded = true
   }
+}
+
+/**
+ * Whether the session was written to (insert, remove, clear, purge, renew...) since its last
+ * successful commit, or at all if it was never committed. Reads alone do not count.
+ *
+ * @example
+ * ```ts
+ * res.once('close', () => {
+ *   if (changedSinceCommit(session)) void manager.commit(session, { status: res.statusCode, headers: lateHeaders })
+ * })
+ * ```
+ */
+export function changedSinceCommit(session: Session<object>): boolean {
+  const state = session as SessionHandle<object>
+  return state.revision !== state.committedRevision
 }

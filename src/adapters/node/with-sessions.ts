@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { sessionFailure } from '../../core/manager.js'
+import { managerLogger, sessionFailure } from '../../core/manager.js'
 import type { RegisteredData } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
 import type { SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
 import { holdResponseHead } from '../../http/hold-head.js'
-import { nodeHeaderView } from '../../http/node-headers.js'
+import { commitsFor } from '../../http/late-commit.js'
 import { attachedSession, attachSession, cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
 
 /** A request handler that also receives the request's session. It may be sync or async. */
@@ -36,6 +36,10 @@ function reportToConsole(error: unknown, req: IncomingMessage): void {
  * stream: the head waits for the store). Returns a request listener for `http.createServer` (or
  * `https`). Options are checked here: a bad one throws at start-up.
  *
+ * A session changed after the head left (`res.write(…); session.purge(); res.end()`) is committed
+ * again when the response closes, even if the client hung up first; a cookie change that can no
+ * longer be sent is logged as a warning.
+ *
  * A handler that throws (or rejects) commits nothing: if nothing was sent, the client gets an empty
  * 500 with `Cache-Control: no-store`; if the head was already sent but the reply not finished, the
  * connection is destroyed; either way the error goes to `onHandlerError`, never to an unhandled
@@ -62,18 +66,18 @@ export function withSessions<Data extends object = RegisteredData>(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { onHandlerError = reportToConsole, ...sessionOptions } = options
   const manager = createSessionManager<Data>(sessionOptions)
+  const logger = managerLogger(manager)
   // The web Request is only context for onError: copying every header is wasted work without one.
   const describe = options.onError === undefined ? () => undefined : (req: IncomingMessage) => toWebRequest(req)
 
   return function cloakroomRequestListener(req: IncomingMessage, res: ServerResponse): void {
     const session = manager.begin(cookieHeaderOf(req))
     attachSession(req, session)
-    holdResponseHead(res, {
-      shouldHold: () => manager.pending(session),
-      beforeHead: () => manager.commit(session, { status: res.statusCode, headers: nodeHeaderView(res) }, describe(req)),
-    })
+    const commits = commitsFor(res, manager, logger, session, () => describe(req))
+    holdResponseHead(res, { shouldHold: () => manager.pending(session), beforeHead: commits.atHead })
 
     const failed = (error: unknown): void => {
+      commits.abandon()
       if (error !== sessionFailure(session)) {
         try {
           onHandlerError(error, req)
