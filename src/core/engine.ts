@@ -1,3 +1,4 @@
+import type { Logger } from './logger.js'
 import type { Session } from './session.js'
 
 /**
@@ -16,6 +17,12 @@ export interface HeaderView {
 export interface ResponseView {
   status: number
   headers: HeaderView
+  /**
+   * `false` when the session may still change after this commit and be committed again (a Node
+   * response whose head leaves before its body is written). By default the commit is the last:
+   * a later write throws `SessionCommittedError`.
+   */
+  final?: boolean
 }
 
 /**
@@ -24,7 +31,10 @@ export interface ResponseView {
 export interface SessionEngine<Data extends object = Record<string, unknown>> {
   /** Starts a request's session from its `Cookie` header. Synchronous and cheap: nothing is opened or loaded yet. */
   begin(cookieHeader: string | null | undefined): Session<Data>
-  /** False when a commit would touch neither the store nor the headers (untouched routes pay no promise). */
+  /**
+   * False when a commit would touch neither the store nor the headers (untouched routes pay no
+   * promise). After a commit, whether the session was written to since.
+   */
   pending(session: Session<Data>): boolean
   /**
    * Writes the session to its store and merges `Set-Cookie`, `Cache-Control` and `Vary` into the
@@ -39,4 +49,6 @@ export interface SessionEngine<Data extends object = Record<string, unknown>> {
    * when the error is the handler's own, to go on to the framework.
    */
   failureResponse(session: Session<Data>, thrown: unknown, request?: Request): Promise<Response> | null
+  /** Where the manager reports: the `logger` option over the console defaults. */
+  readonly logger: Logger
 }

@@ -5,7 +5,7 @@ import { commitPurgeOnly, commitsAt } from './commit-rule.js'
 import type { ResponseView, SessionEngine } from './engine.js'
 import { CloakroomError, CookieTooLargeError, StoreError } from './errors.js'
 import { MAX_VALUE_DEPTH, tooDeep } from './json-value.js'
-import { fingerprint } from './logger.js'
+import { fingerprint, type Logger } from './logger.js'
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js'
 import type { RegisteredData } from './register.js'
 import { commitToResponse, markNoStore, varyOnCookie } from './response-headers.js'
@@ -127,6 +127,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
 
   pending(session: Session<Data>): boolean {
     const state = this.#view(session)
+    if (state.committedOnce) return state.changedSinceCommit
     return (
       state.status !== SessionStatus.Unchanged ||
       state.read ||
@@ -139,10 +140,12 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     // An un-awaited update() or remove() is still part of this request: wait for it, then close the
     // session so that a later write throws instead of vanishing.
     if (state.settling) await state.settle()
-    state.close()
+    if (response.final !== false) state.close()
     if (state.error) return this.#fail(state.error, request)
     // A failed response commits nothing but a purge (commit-rule.ts says why).
     if (!commitsAt(response.status, state)) return null
+    // Taken before the store is called: a change made while the commit runs is committed again later.
+    const revision = state.revision
     let outcome: Outcome
     try {
       outcome = await this.#persist(state)
@@ -156,9 +159,14 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     } catch (error) {
       return this.#fail(error, request)
     }
+    state.advance(revision, outcome.kind === 'none' ? undefined : outcome.kind === 'remove' ? null : outcome)
     if (outcome.kind !== 'none') markNoStore(response.headers)
     if (state.read) varyOnCookie(response.headers)
     return null
+  }
+
+  get logger(): Logger {
+    return this.options.logger
   }
 
   failureResponse(session: Session<Data>, thrown: unknown, request?: Request): Promise<Response> | null {

@@ -96,12 +96,24 @@ export interface CommitView {
   readonly error: CloakroomError | undefined
   /** Whether writes are still waiting for the load (an un-awaited `update`, say). */
   readonly settling: boolean
+  /** Counts the writes (insert, remove, clear, purge, renew…): a commit notes the one it started from. */
+  readonly revision: number
+  /** Whether a commit has run and the session was written to since (reads alone do not count). */
+  readonly committedOnce: boolean
+  readonly changedSinceCommit: boolean
   /** Opens the request's cookie once: synchronous when the crypto is (node:crypto). */
   openCookie(): OpenedCookie | null | Promise<OpenedCookie | null>
   /** Resolves once every write still waiting for the load has run (settled either way). */
   settle(): Promise<void>
   /** Ends the request's writes: a later one throws {@link SessionCommittedError} instead of vanishing. */
   close(): void
+  /**
+   * A commit that started at `revision` has written the store and sent `cookie` (`null`: cleared;
+   * `undefined`: left as it was). A change made after it (after the head left, on node:http) is
+   * committed again from here: against the record the client's cookie now names, and without
+   * renewing a second time.
+   */
+  advance(revision: number, cookie: { readonly value: string } | null | undefined): void
 }
 
 function emptyChanges(): ChangeSet {
@@ -132,19 +144,46 @@ class SessionState implements CommitView {
   refused = false
   error: CloakroomError | undefined
   committed = false
+  revision = 0
+  /** The {@link revision} the last successful commit started from; `undefined` before any. */
+  committedRevision: number | undefined
   /** The current data, valid once `loaded`. */
   data: Record<string, Json> = {}
+  /** The {@link revision} of the last `renew()`. */
+  renewedAt = 0
   #inFlight: Promise<unknown>[] | undefined
   #opened: OpenedCookie | null | Promise<OpenedCookie | null> | undefined
   #loading: Promise<void> | undefined
 
   constructor(
     readonly backend: SessionBackend,
-    readonly cookieValue: string | undefined,
+    public cookieValue: string | undefined,
   ) {}
 
   get settling(): boolean {
     return this.#inFlight !== undefined
+  }
+
+  get committedOnce(): boolean {
+    return this.committedRevision !== undefined
+  }
+
+  get changedSinceCommit(): boolean {
+    return this.revision !== this.committedRevision
+  }
+
+  advance(revision: number, cookie: { readonly value: string } | null | undefined): void {
+    this.committedRevision = revision
+    if (cookie === null) {
+      this.cookieValue = undefined
+      this.#opened = null
+    } else if (cookie !== undefined) {
+      this.cookieValue = cookie.value
+      this.#opened = undefined
+      // The cookie now names a live record (created, renewed, or re-created): write to it from now on.
+      this.refused = false
+    }
+    if (this.status === SessionStatus.Renewed && this.renewedAt <= revision) this.status = SessionStatus.Changed
   }
 
   openCookie(): OpenedCookie | null | Promise<OpenedCookie | null> {
@@ -185,6 +224,7 @@ class SessionState implements CommitView {
   }
 
   markChanged(): void {
+    this.revision++
     if (this.status === SessionStatus.Unchanged) this.status = SessionStatus.Changed
   }
 
@@ -321,6 +361,7 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
   purge(): void {
     const state = this.#state
     state.writable('purge')
+    state.revision++
     state.status = SessionStatus.Purged
     state.changes = emptyChanges()
     state.data = {}
@@ -330,7 +371,9 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
   renew(): void {
     const state = this.#state
     state.writable('renew')
-    if (state.status !== SessionStatus.Purged) state.status = SessionStatus.Renewed
+    if (state.status === SessionStatus.Purged) return
+    state.status = SessionStatus.Renewed
+    state.renewedAt = ++state.revision
   }
 
   #remove(key: string, call: string): Promise<Json | undefined> {

@@ -4,7 +4,7 @@ import type { Session } from '../../core/session.js'
 import type { SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
 import { holdResponseHead } from '../../http/hold-head.js'
-import { nodeHeaderView } from '../../http/node-headers.js'
+import { commitsFor } from '../../http/late-commit.js'
 import { attachedSession, attachSession, cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
 
 declare global {
@@ -24,6 +24,11 @@ declare global {
  * commits it before the response head leaves, whatever sends it: `res.send`, `res.json`,
  * `res.redirect`, `res.sendFile`, a piped stream, a 404 or an error handler. Options are checked
  * when it is created: a bad one throws at start-up.
+ *
+ * A session changed after the head left (`res.write(…); req.session.purge(); res.end()`) is
+ * committed again when the response closes, even if the client hung up first (Express cannot tell
+ * that from a handler error that cut the reply short); a cookie change that can no longer be sent
+ * is logged as a warning.
  *
  * The status the response is sent with decides, whether the handler sent it or an error handler
  * rendered a thrown error (`next(err)`): below 500 the session commits; from 500 nothing does but a
@@ -56,10 +61,8 @@ export function sessions<Data extends object = RegisteredData>(options: SessionO
     req.session = session as unknown as Session<RegisteredData>
     // Kept apart too, so getSession still finds ours if another middleware reassigns req.session.
     attachSession(req, session)
-    holdResponseHead(res, {
-      shouldHold: () => manager.pending(session),
-      beforeHead: () => manager.commit(session, { status: res.statusCode, headers: nodeHeaderView(res) }, describe(req)),
-    })
+    const commits = commitsFor(res, manager, session, () => describe(req))
+    holdResponseHead(res, { shouldHold: () => manager.pending(session), beforeHead: commits.atHead })
     next()
   }
 }

@@ -5,7 +5,7 @@ import type { Session } from '../../core/session.js'
 import type { SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
 import { holdResponseHead } from '../../http/hold-head.js'
-import { nodeHeaderView } from '../../http/node-headers.js'
+import { commitsFor } from '../../http/late-commit.js'
 import { attachedSession, attachSession, cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
 
 /** A request handler that also receives the request's session. It may be sync or async. */
@@ -35,6 +35,10 @@ function reportToConsole(error: unknown, req: IncomingMessage): void {
  * committed before the response head leaves (`writeHead`, `write`, `end`, `flushHeaders`, a piped
  * stream: the head waits for the store). Returns a request listener for `http.createServer` (or
  * `https`). Options are checked here: a bad one throws at start-up.
+ *
+ * A session changed after the head left (`res.write(…); session.purge(); res.end()`) is committed
+ * again when the response closes, even if the client hung up first; a cookie change that can no
+ * longer be sent is logged as a warning.
  *
  * A handler that throws (or rejects) commits nothing but a `purge()` (a 500, by the rule every
  * adapter follows): if nothing was sent, the client gets an empty 500 with `Cache-Control: no-store`
@@ -69,12 +73,11 @@ export function withSessions<Data extends object = RegisteredData>(
   return function cloakroomRequestListener(req: IncomingMessage, res: ServerResponse): void {
     const session = manager.begin(cookieHeaderOf(req))
     attachSession(req, session)
-    holdResponseHead(res, {
-      shouldHold: () => manager.pending(session),
-      beforeHead: () => manager.commit(session, { status: res.statusCode, headers: nodeHeaderView(res) }, describe(req)),
-    })
+    const commits = commitsFor(res, manager, session, () => describe(req))
+    holdResponseHead(res, { shouldHold: () => manager.pending(session), beforeHead: commits.atHead })
 
     const failed = (error: unknown): void => {
+      commits.abandon()
       if (error !== sessionFailure(session)) {
         try {
           onHandlerError(error, req)
