@@ -212,7 +212,7 @@ describe.each([nodeProvider, webProvider])('the $name crypto provider', (provide
       expect(nonces.size).toBe(3000)
     })
 
-    // security.md §4b 26–28 and §2-6: every malformed or hostile value is "no session", never a throw.
+    // Every malformed or hostile value is "no session", never a throw (OWASP: treat the session id as untrusted input).
     const hostile: [string, (v: string, kid: string) => string][] = [
       ['an empty value', () => ''],
       ['a lone "="', () => '='],

@@ -1,4 +1,4 @@
-// The response decision table (actix reference §3.4 with DESIGN.md §3's differences), store call
+// The response decision table (actix-session's, with the differences in docs/design-notes.md), store call
 // by store call, against the real in-process stores wrapped in a call counter.
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createSessionManager } from '../../src/create.js'

@@ -1,5 +1,6 @@
-// security.md §4b items 24–33, 36, 39 and 40, at the HTTP level: whatever arrives in the Cookie
-// header, the answer is "no session" (a fresh one on write), never a throw, a 500 or a leak.
+// Hostile and malformed input in the Cookie header, at the HTTP level (the OWASP Session Management
+// Cheat Sheet's session-id handling, RFC 6265 §5.2 parsing): whatever arrives, the answer is "no
+// session" (a fresh one on write), never a throw, a 500 or a leak.
 import { describe, expect, it } from 'vitest'
 import { cryptoProvider } from '../../src/crypto/node.js'
 import { createSessionManager } from '../../src/create.js'
@@ -42,7 +43,7 @@ async function expectNoSession(send: ReturnType<typeof setup>['send'], cookieVal
   expect(sessionCookie(response)?.value).not.toBe(cookieValue)
 }
 
-describe('malformed and hostile cookie values (items 26–28, 31)', () => {
+describe('malformed and hostile cookie values', () => {
   const cases: [string, string][] = [
     ['an empty value', ''],
     ['"=" only', '='],
@@ -102,7 +103,7 @@ describe('malformed and hostile cookie values (items 26–28, 31)', () => {
   })
 })
 
-describe('valid seals that must still be refused (items 29–30)', () => {
+describe('valid seals that must still be refused', () => {
   it('a seal past its absolute deadline means no session, without a store call', async () => {
     const { send, store, keys } = setup()
     await expectNoSession(send, await sealAs(keys as string[], `${(Date.now() - 1000).toString(36)}.some-id`))
@@ -146,7 +147,7 @@ describe('valid seals that must still be refused (items 29–30)', () => {
   })
 })
 
-describe('the Cookie header (items 24, 25, 32)', () => {
+describe('the Cookie header', () => {
   it('the first of two cookies with our name wins', async () => {
     const { send } = setup()
     const cookie = cookieHeader(await send(counts))
