@@ -128,6 +128,29 @@ describe.skipIf(!env)('PostgresStore when PostgreSQL misbehaves', () => {
     expect(strays).toEqual([])
   })
 
+  it('a delete that times out midway along a renew chain ends nothing, so a retry still ends the renewed session', async () => {
+    const { store, table } = await makeStore(run.newPool(), 300)
+    const patient = new PostgresStore({ pool: run.pool, schema: run.schema, table, timeoutMs: 10_000 })
+    const id = await store.create(record({ user: 'ferris' }), MINUTE)
+    const renewed = (await store.renew(id, { clear: false, set: {}, remove: [] }, MINUTE)) as string
+    // The successor's row is locked: the delete ends the old id, then waits on the successor and times out.
+    const locker = await lockRow(table, renewed)
+    let error: unknown
+    try {
+      error = await store.delete(id).catch((e: unknown) => e)
+    } finally {
+      await locker.query('COMMIT')
+      locker.release()
+    }
+    expect(error).toMatchObject({ kind: 'timeout' })
+    // Had the first hop committed on its own, the old id would now be a purge marker pointing nowhere.
+    const { rows } = await run.pool.query(`SELECT forward_to FROM "${run.schema}"."${table}" WHERE key = $1`, [storageKey(id)])
+    expect(rows).toEqual([{ forward_to: storageKey(renewed) }])
+    await patient.delete(id)
+    expect(await patient.load(renewed)).toBeNull()
+    expect(strays).toEqual([])
+  })
+
   it('rejects with StoreError("timeout") when no pooled connection frees up within the bound', async () => {
     const pool = run.newPool({ max: 1 })
     const { store } = await makeStore(pool, 200)

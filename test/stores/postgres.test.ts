@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ConfigError, StoreError } from '../../src/core/errors.js'
-import { GONE } from '../../src/core/store.js'
+import { EXPIRED, GONE, RENEWED } from '../../src/core/store.js'
 import type { ChangeSet, SessionRecord, SessionStore } from '../../src/core/store.js'
 import { storageKey } from '../../src/stores/shared/ids.js'
 import type * as Ids from '../../src/stores/shared/ids.js'
@@ -45,6 +45,20 @@ function qualified(store: SessionStore): string {
   return `"${run.schema}"."${table}"`
 }
 
+/** Ends the window of every marker the store holds, by the database clock, as if 60 s had passed. */
+async function expireMarkers(store: SessionStore): Promise<void> {
+  await run.pool.query(`UPDATE ${qualified(store)} SET expires_at = now() - interval '1 millisecond' WHERE forward_to IS NOT NULL`)
+}
+
+/** What each row holds, by storage key: a session (its data), or a marker (`forward_to`). */
+async function rowsOf(store: SessionStore): Promise<{ key: string; data: unknown; forward_to: string | null }[]> {
+  const { rows } = await run.pool.query(`SELECT key, data, forward_to FROM ${qualified(store)} ORDER BY key`)
+  return rows
+}
+
+/** A purge marker row of `id`, as `rowsOf` shows it: no data, `forward_to` empty. */
+const purged = (id: string) => ({ key: storageKey(id), data: {}, forward_to: '' })
+
 async function rowCount(store: SessionStore): Promise<number> {
   const { rows } = await run.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${qualified(store)}`)
   return rows[0]!.n
@@ -86,6 +100,7 @@ describe.skipIf(!env)('PostgresStore against PostgreSQL', () => {
       const { rows } = await run.pool.query<{ row: string }>(`SELECT row_to_json(t)::text AS row FROM ${qualified(store)} t`)
       return rows.map((r) => r.row).join('\n')
     },
+    expireMarkers,
   })
 
   describe('migrate', () => {
@@ -205,8 +220,10 @@ describe.skipIf(!env)('PostgresStore against PostgreSQL', () => {
       const id = await store.create(record({ a: 1 }), MINUTE)
       await run.pool.query(`UPDATE ${qualified(store)} SET data = '[1,2]'::jsonb`)
       expect(await store.load(id)).toBeNull()
-      expect(await store.apply(id, set({ b: 2 }), MINUTE)).toBe(GONE)
-      expect(await store.renew(id, none, MINUTE)).toBe(GONE)
+      // No record and no marker: EXPIRED, so the manager starts a fresh session.
+      expect(await store.apply(id, set({ b: 2 }), MINUTE)).toBe(EXPIRED)
+      expect(await store.touch(id, MINUTE)).toBe(EXPIRED)
+      expect(await store.renew(id, none, MINUTE)).toBe(EXPIRED)
     })
 
     it('rejects a value jsonb refuses with StoreError("encode"), quoting neither id nor value', async () => {
@@ -229,7 +246,7 @@ describe.skipIf(!env)('PostgresStore against PostgreSQL', () => {
       try {
         vi.setSystemTime(Date.now() - 86_400_000)
         expect(await store.load(id)).toBeNull()
-        expect(await store.touch(id, MINUTE)).toBe(GONE)
+        expect(await store.touch(id, MINUTE)).toBe(EXPIRED)
       } finally {
         vi.useRealTimers()
       }
@@ -256,6 +273,18 @@ describe.skipIf(!env)('PostgresStore against PostgreSQL', () => {
       )
       expect(rows[0]!.ms).toBeGreaterThan(85_000)
       expect(rows[0]!.ms).toBeLessThanOrEqual(90_000)
+    })
+  })
+
+  describe('marker windows, by the database clock', () => {
+    it('a delete of the old id after the forwarding window leaves the renewed session alone, before deleteExpired runs', async () => {
+      const store = await makeStore()
+      const id = await store.create(record({ user: 'victim' }), 30 * MINUTE)
+      const renewed = (await store.renew(id, set({ role: 'admin' }), 30 * MINUTE)) as string
+      await expireMarkers(store)
+      // A pre-login cookie replayed long after the login must not log the victim out.
+      await store.delete(id)
+      expect((await store.load(renewed))?.data).toEqual({ user: 'victim', role: 'admin' })
     })
   })
 
@@ -297,7 +326,7 @@ describe.skipIf(!env)('PostgresStore against PostgreSQL', () => {
       expect(await store.apply(id, set({ b: 2 }), MINUTE)).toBe(GONE)
       expect(await store.touch(id, MINUTE)).toBe(GONE)
       expect(await store.renew(id, none, MINUTE)).toBe(GONE)
-      expect(await rowCount(store)).toBe(0)
+      expect(await rowsOf(store)).toEqual([purged(id)])
     })
 
     it('lands every one of 20 concurrent applies that change different keys', async () => {
@@ -315,7 +344,7 @@ describe.skipIf(!env)('PostgresStore against PostgreSQL', () => {
       const renewed = (await store.renew(id, none, MINUTE)) as string
       await store.delete(id)
       expect(await store.load(renewed)).toBeNull()
-      expect(await rowCount(store)).toBe(0)
+      expect(await rowsOf(store)).toEqual([purged(id), purged(renewed)].sort((a, b) => (a.key < b.key ? -1 : 1)))
     })
 
     /**
@@ -346,18 +375,23 @@ describe.skipIf(!env)('PostgresStore against PostgreSQL', () => {
       const [renewed] = await queuedBehindRowLock(store, id, [() => store.renew(id, set({ b: 2 }), MINUTE), () => store.delete(id)])
       expect(typeof renewed).toBe('string')
       expect(await store.load(renewed as string)).toBeNull()
-      expect(await rowCount(store)).toBe(0)
+      expect(await rowsOf(store)).toEqual([purged(id), purged(renewed as string)].sort((a, b) => (a.key < b.key ? -1 : 1)))
     })
 
-    it('a renew queued behind a purge returns GONE and creates nothing', async () => {
+    it('a renew, an apply and a touch queued behind a purge answer GONE and create nothing', async () => {
       const store = await makeStore()
       const id = await store.create(record({ a: 1 }), MINUTE)
-      const [, renewing] = await queuedBehindRowLock(store, id, [() => store.delete(id), () => store.renew(id, set({ b: 2 }), MINUTE)])
-      expect(renewing).toBe(GONE)
-      expect(await rowCount(store)).toBe(0)
+      const [, renewing, applying, touching] = await queuedBehindRowLock(store, id, [
+        () => store.delete(id),
+        () => store.renew(id, set({ b: 2 }), MINUTE),
+        () => store.apply(id, set({ c: 3 }), MINUTE),
+        () => store.touch(id, MINUTE),
+      ])
+      expect([renewing, applying, touching]).toEqual([GONE, GONE, GONE])
+      expect(await rowsOf(store)).toEqual([purged(id)])
     })
 
-    it('an apply queued behind a renew returns GONE, and a renew queued behind an apply carries its change', async () => {
+    it('an apply queued behind a renew answers RENEWED, and a renew queued behind an apply carries its change', async () => {
       const store = await makeStore()
       const id = await store.create(record({ a: 1 }), MINUTE)
       const [applied, renewed, late] = await queuedBehindRowLock(store, id, [
@@ -366,7 +400,7 @@ describe.skipIf(!env)('PostgresStore against PostgreSQL', () => {
         () => store.apply(id, set({ third: 3 }), MINUTE),
       ])
       expect(applied).toBe(id)
-      expect(late).toBe(GONE)
+      expect(late).toBe(RENEWED)
       expect((await store.load(renewed as string))?.data).toEqual({ a: 1, first: 1, second: 2 })
     })
   })

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ConfigError, StoreError } from '../../src/core/errors.js'
 import type { Json } from '../../src/core/json.js'
-import { GONE } from '../../src/core/store.js'
+import { EXPIRED, GONE, MARKER_WINDOW_MS, RENEWED } from '../../src/core/store.js'
 import type { ChangeSet, SessionRecord, SessionStore } from '../../src/core/store.js'
 import { storageKey } from '../../src/stores/shared/ids.js'
 import type * as Ids from '../../src/stores/shared/ids.js'
@@ -46,6 +46,21 @@ async function fileStore(options: Partial<ConstructorParameters<typeof SqliteSto
   const store = new SqliteStore({ db: openFile(), ...options })
   await store.migrate()
   return store
+}
+
+// The conformance stores judge time by a clock of their own, which expireMarkers moves forward.
+const clocks = new WeakMap<SessionStore, { offset: number }>()
+
+async function clockedStore(db: Database.Database): Promise<SqliteStore> {
+  const clock = { offset: 0 }
+  const store = new SqliteStore({ db, clock: () => Date.now() + clock.offset })
+  clocks.set(store, clock)
+  await store.migrate()
+  return store
+}
+
+async function expireMarkers(store: SessionStore): Promise<void> {
+  clocks.get(store)!.offset += MARKER_WINDOW_MS + 1
 }
 
 function record(data: Record<string, Json>, absoluteExpiresAt: number | null = null): SessionRecord {
@@ -91,19 +106,17 @@ afterAll(() => {
 defineStoreConformance({
   name: 'SqliteStore (file, WAL)',
   test: { describe, it, beforeAll, afterAll },
-  makeStore: () => fileStore(),
+  makeStore: () => clockedStore(openFile()),
   dumpBackend,
+  expireMarkers,
 })
 
 defineStoreConformance({
   name: 'SqliteStore (:memory:)',
   test: { describe, it, beforeAll, afterAll },
-  makeStore: async () => {
-    const store = new SqliteStore({ db: openMemory() })
-    await store.migrate()
-    return store
-  },
+  makeStore: () => clockedStore(openMemory()),
   dumpBackend,
+  expireMarkers,
 })
 
 describe('SqliteStore: setup', () => {
@@ -147,7 +160,7 @@ describe('SqliteStore: setup', () => {
     await right.migrate()
     const id = await left.create(record({ side: 'left' }), MINUTE)
     expect(await right.load(id)).toBeNull()
-    expect(await right.apply(id, changes({ set: { b: 1 } }), MINUTE)).toBe(GONE)
+    expect(await right.apply(id, changes({ set: { b: 1 } }), MINUTE)).toBe(EXPIRED)
     expect((await left.load(id))?.data).toEqual({ side: 'left' })
   })
 
@@ -291,12 +304,12 @@ describe('SqliteStore: corrupt rows', () => {
     expect(await store.load(id)).toBeNull()
   })
 
-  it('returns GONE for apply and touch on a row holding invalid JSON', async () => {
+  it('answers EXPIRED (no record, no marker) for apply, touch and renew on a row holding invalid JSON', async () => {
     const { store, id } = await corruptRow('{not json')
-    expect(await store.apply(id, changes({ set: { b: 1 } }), MINUTE)).toBe(GONE)
-    expect(await store.apply(id, changes({ set: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i])) }), MINUTE)).toBe(GONE)
-    expect(await store.touch(id, MINUTE)).toBe(GONE)
-    expect(await store.renew(id, changes({}), MINUTE)).toBe(GONE)
+    expect(await store.apply(id, changes({ set: { b: 1 } }), MINUTE)).toBe(EXPIRED)
+    expect(await store.apply(id, changes({ set: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i])) }), MINUTE)).toBe(EXPIRED)
+    expect(await store.touch(id, MINUTE)).toBe(EXPIRED)
+    expect(await store.renew(id, changes({}), MINUTE)).toBe(EXPIRED)
   })
 })
 
@@ -332,7 +345,9 @@ describe('SqliteStore: the application clock', () => {
     const third = (await store.renew(second, changes({}), MINUTE)) as string
     await store.delete(first)
     expect(await store.load(third)).toBeNull()
-    expect(rowCount(store)).toBe(0)
+    // Every id of the chain is left a purge marker holding no data.
+    expect(rowsOf(store).map((row) => [row['data'], row['forward_to']])).toEqual([['{}', ''], ['{}', ''], ['{}', '']])
+    expect(await store.apply(third, changes({ set: { b: 1 } }), MINUTE)).toBe(GONE)
   })
 
   it('deletes expired rows in batches, yielding to the event loop between them, and keeps live ones', async () => {
@@ -361,6 +376,46 @@ describe('SqliteStore: the application clock', () => {
     vi.setSystemTime(Date.now() + MINUTE + 1)
     expect(await store.deleteExpired()).toBe(1)
     expect(rowCount(store)).toBe(1)
+  })
+
+  it('deletes spent purge markers as expired rows', async () => {
+    const store = await fileStore()
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const id = await store.create(record({ a: 1 }), 10 * MINUTE)
+    await store.delete(id)
+    vi.setSystemTime(Date.now() + MINUTE - 1)
+    expect(await store.deleteExpired()).toBe(0)
+    expect(await store.apply(id, changes({ set: { b: 1 } }), MINUTE)).toBe(GONE)
+    vi.setSystemTime(Date.now() + 2)
+    expect(await store.apply(id, changes({ set: { b: 1 } }), MINUTE)).toBe(EXPIRED)
+    expect(await store.deleteExpired()).toBe(1)
+    expect(rowCount(store)).toBe(0)
+  })
+
+  it('wipes the data at delete: the purge marker keeps none of it', async () => {
+    const store = await fileStore()
+    const id = await store.create(record({ secret: 'hunter2' }), MINUTE)
+    await store.delete(id)
+    expect(JSON.stringify(rowsOf(store))).not.toContain('hunter2')
+  })
+
+  it('judges every instant by the clock option instead of Date.now()', async () => {
+    let now = Date.now() + 86_400_000
+    const store = await fileStore({ clock: () => now })
+    const id = await store.create(record({ a: 1 }), 1000)
+    expect(await store.load(id)).not.toBeNull()
+    const renewed = (await store.renew(id, changes({}), 10 * MINUTE)) as string
+    now += MINUTE
+    expect(await store.apply(id, changes({ set: { b: 1 } }), MINUTE)).toBe(EXPIRED)
+    await store.delete(id)
+    expect((await store.load(renewed))?.data).toEqual({ a: 1 })
+    now += 10 * MINUTE
+    expect(await store.load(renewed)).toBeNull()
+  })
+
+  it('refuses a clock that is not a function with a ConfigError naming the fix', () => {
+    expect(() => new SqliteStore({ db: openMemory(), clock: 12 as never })).toThrow(ConfigError)
+    expect(() => new SqliteStore({ db: openMemory(), clock: 12 as never })).toThrow(/clock must be a function.*clock: \(\) => Date\.now\(\)/)
   })
 
   it('refuses a batchSize that is not a positive integer', async () => {
@@ -406,7 +461,16 @@ describe('SqliteStore: two connections to one file', () => {
     expect(await a.apply(id, changes({ set: { late: true } }), MINUTE)).toBe(GONE)
     expect(await a.touch(id, MINUTE)).toBe(GONE)
     expect(await a.renew(id, changes({}), MINUTE)).toBe(GONE)
-    expect(rowCount(a)).toBe(0)
+    expect(rowsOf(a)).toMatchObject([{ key: storageKey(id), data: '{}', forward_to: '' }])
+  })
+
+  it('answers RENEWED on one instance for an id the other renewed away, changing nothing', async () => {
+    const [a, b] = await pair()
+    const id = await a.create(record({ user: 'ferris' }), MINUTE)
+    const renewed = (await b.renew(id, changes({ set: { role: 'admin' } }), MINUTE)) as string
+    expect(await a.apply(id, changes({ set: { late: true } }), MINUTE)).toBe(RENEWED)
+    expect(await a.touch(id, MINUTE)).toBe(RENEWED)
+    expect((await a.load(renewed))?.data).toEqual({ user: 'ferris', role: 'admin' })
   })
 
   it('ends a session renewed on one instance when the other deletes the old id', async () => {
@@ -436,6 +500,7 @@ describe('SqliteStore: two connections to one file', () => {
       expect(waited).toBeGreaterThanOrEqual(90)
       expect(waited).toBeLessThan(1000)
       await expect(store.renew(id, changes({}), MINUTE)).rejects.toMatchObject({ kind: 'timeout' })
+      await expect(store.delete(id)).rejects.toMatchObject({ kind: 'timeout' })
     } finally {
       other.exec('ROLLBACK')
     }

@@ -6,7 +6,8 @@
 --   created_at           epoch milliseconds, kept across renew
 --   absolute_expires_at  the hard end of the session's life, or NULL
 --   expires_at           idle expiry, judged against the database's now()
---   forward_to           set on a renewed id's 60-second forwarding marker: the successor's key
+--   forward_to           NULL on a session; set on a 60-second marker, which never loads: the successor's
+--                        key on a renewed id's forwarding marker, '' on a deleted id's purge marker
 
 CREATE TABLE IF NOT EXISTS "cloakroom_sessions" (
   key text PRIMARY KEY,

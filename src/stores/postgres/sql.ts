@@ -1,12 +1,13 @@
 import { ConfigError } from '../../core/errors.js'
+import { MARKER_WINDOW_MS } from '../../core/store.js'
 
 // Unquoted-identifier shape only: no quoting tricks, no case surprises, and room for the index
 // name (`<table>_expires_at_idx`) inside PostgreSQL's 63-byte identifier limit.
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 
-/** How long a renewed id keeps forwarding `delete` to its successor. */
-export const FORWARD_TTL_SECONDS = 60
+/** How long the markers of `renew` (forwarding) and `delete` (purge) answer, in seconds. */
+export const MARKER_WINDOW_SECONDS = MARKER_WINDOW_MS / 1000
 
 // A fixed key for `pg_advisory_xact_lock`, shared by every cloakroom migration on a database so
 // that parallel `migrate()` calls queue instead of racing on the catalog.
@@ -57,7 +58,9 @@ export function postgresStatements(names: { table: string; schema?: string | und
   }
   const t = schema === undefined ? `"${table}"` : `"${schema}"."${table}"`
   const ms = `* interval '1 millisecond'`
-  const live = `expires_at > now() AND forward_to IS NULL AND jsonb_typeof(data) = 'object'`
+  // A session row (as opposed to a marker, or a corrupt row), and a live one (unexpired too).
+  const session = `forward_to IS NULL AND jsonb_typeof(data) = 'object'`
+  const live = `expires_at > now() AND ${session}`
   // clear, then remove, then set: `||` is a shallow merge, so a set value replaces the old one whole.
   const changed = (data: string, clear: string, remove: string, set: string) =>
     `(CASE WHEN ${clear}::boolean THEN '{}'::jsonb ELSE ${data} END - ${remove}::text[]) || ${set}::jsonb`
@@ -82,19 +85,31 @@ FROM ${t} WHERE key = $1 AND ${live}`,
     create: `INSERT INTO ${t} (key, data, created_at, absolute_expires_at, expires_at)
 SELECT $1, $2::jsonb, $3::bigint, cap, least(now() + $5::float8 ${ms}, cap)
 FROM (SELECT 'epoch'::timestamptz + $4::float8 ${ms} AS cap) AS c`,
-    apply: `UPDATE ${t} SET data = ${changed('data', '$2', '$3', '$4')},
-  expires_at = least(now() + $5::float8 ${ms}, absolute_expires_at)
-WHERE key = $1 AND ${live}`,
-    touch: `UPDATE ${t} SET expires_at = least(now() + $2::float8 ${ms}, absolute_expires_at)
-WHERE key = $1 AND ${live}`,
-    // One statement: lock the old row (reading its latest version), turn it into a forwarding
-    // marker in place, and insert the successor. Keeping the marker in the same row means a
-    // delete or apply queued on that row's lock sees the marker, not a vanished row.
-    renew: `WITH old AS (
-  SELECT data, created_at, absolute_expires_at FROM ${t} WHERE key = $1 AND ${live} FOR UPDATE
-), marker AS (
+    // apply and touch match the key's unexpired row whatever it holds, so that a miss still returns
+    // a row saying why: a session row is written, a marker row written back unchanged (the rare
+    // path). An UPDATE that waited on the row lock re-reads the row's newest version, so a write
+    // queued behind a renew or a delete sees the marker that took the session's place. No row: EXPIRED.
+    apply: `UPDATE ${t} SET
+  data = CASE WHEN ${session} THEN ${changed('data', '$2', '$3', '$4')} ELSE data END,
+  expires_at = CASE WHEN ${session} THEN least(now() + $5::float8 ${ms}, absolute_expires_at) ELSE expires_at END
+WHERE key = $1 AND expires_at > now()
+RETURNING (${session})::int AS written, forward_to AS marker`,
+    touch: `UPDATE ${t} SET
+  expires_at = CASE WHEN ${session} THEN least(now() + $2::float8 ${ms}, absolute_expires_at) ELSE expires_at END
+WHERE key = $1 AND expires_at > now()
+RETURNING (${session})::int AS written, forward_to AS marker`,
+    // One statement: lock the old row, whatever it holds, reading its latest version; if it is a
+    // live session, turn it into a forwarding marker in place and insert the successor; otherwise
+    // return its marker, if any, to say why. Keeping the marker in the same row means a delete or
+    // apply queued on that row's lock sees the marker, not a vanished row.
+    renew: `WITH found AS (
+  SELECT data, created_at, absolute_expires_at, forward_to, expires_at > now() AS unexpired, ${live} AS live
+  FROM ${t} WHERE key = $1 FOR UPDATE
+), old AS (
+  SELECT data, created_at, absolute_expires_at FROM found WHERE live
+), forwarding AS (
   UPDATE ${t} AS m SET data = '{}'::jsonb, forward_to = $2,
-    expires_at = now() + interval '${FORWARD_TTL_SECONDS} seconds'
+    expires_at = now() + interval '${MARKER_WINDOW_SECONDS} seconds'
   FROM old WHERE m.key = $1
   RETURNING m.key
 ), moved AS (
@@ -104,8 +119,23 @@ WHERE key = $1 AND ${live}`,
   FROM old
   RETURNING key
 )
-SELECT (SELECT count(*) FROM moved)::int AS moved, (SELECT count(*) FROM marker)::int AS marked`,
-    deleteOne: `DELETE FROM ${t} WHERE key = $1 RETURNING forward_to`,
+SELECT (SELECT count(*) FROM moved)::int AS written, (SELECT count(*) FROM forwarding)::int AS marked,
+  (SELECT forward_to FROM found WHERE unexpired) AS marker`,
+    // One hop of delete, run inside delete's transaction: lock the key's row and read its newest
+    // version, then turn whatever it holds (a session, a marker, nothing) into a purge marker. Returns
+    // the successor to end next, only from a forwarding marker still within its window.
+    // statement_timestamp(), not now(): now() is the transaction's start, and a hop may have waited.
+    deleteOne: `WITH hop AS (
+  SELECT forward_to, expires_at > statement_timestamp() AS unexpired FROM ${t} WHERE key = $1 FOR UPDATE
+), purged AS (
+  INSERT INTO ${t} (key, data, created_at, absolute_expires_at, expires_at, forward_to)
+  VALUES ($1, '{}'::jsonb, 0, NULL, statement_timestamp() + interval '${MARKER_WINDOW_SECONDS} seconds', '')
+  ON CONFLICT (key) DO UPDATE SET data = excluded.data, absolute_expires_at = NULL,
+    expires_at = excluded.expires_at, forward_to = excluded.forward_to
+  RETURNING 1
+)
+SELECT (SELECT forward_to FROM hop WHERE unexpired AND forward_to <> '') AS forward_to,
+  (SELECT count(*) FROM purged)::int AS purged`,
     deleteExpired: `DELETE FROM ${t} WHERE key IN (
   SELECT key FROM ${t} WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED
 )`,

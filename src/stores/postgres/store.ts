@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 import { ConfigError, StoreError } from '../../core/errors.js'
 import type { Json } from '../../core/json.js'
-import { GONE } from '../../core/store.js'
-import type { ChangeSet, Gone, SessionRecord, SessionStore } from '../../core/store.js'
+import type { ChangeSet, Missing, SessionRecord, SessionStore } from '../../core/store.js'
 import { randomId, storageKey } from '../shared/ids.js'
+import { missingFrom } from '../shared/markers.js'
 import { withConnection } from './call.js'
 import type { RunQuery } from './call.js'
 import { runMigration } from './migrate.js'
@@ -45,6 +45,7 @@ const HOT: HotStatement[] = ['load', 'create', 'apply', 'touch', 'renew', 'delet
 const CREATE_ATTEMPTS = 5
 // delete follows a renew's forwarding marker, and the successor may itself have been renewed.
 const MAX_FORWARD_HOPS = 8
+const ignore = (): void => {}
 const UNIQUE_VIOLATION = '23505'
 
 function isUniqueViolation(error: unknown): boolean {
@@ -84,9 +85,21 @@ function decodeRow(row: Record<string, unknown>): SessionRecord | null {
 }
 
 /**
+ * What `apply`, `touch` and `renew` return, from their statement's row: the id when it wrote
+ * (`written` 1), otherwise why, from the `forward_to` of the key's unexpired marker (`marker`).
+ * No row at all (no unexpired row for the key) is `EXPIRED`.
+ */
+function answer(id: string, row: Record<string, unknown> | undefined): string | Missing {
+  // Number(): an application may have set its own int4 parser on `pg` (to a string or a bigint).
+  return Number(row?.['written']) === 1 ? id : missingFrom(row?.['marker'])
+}
+
+/**
  * A session store over PostgreSQL through `pg`. One row per session, keyed by the SHA-256 of the
  * id; expiry is judged by the database's `now()`. `apply`, `touch` and `renew` are one statement
- * each. Run {@link PostgresStore.migrate} once at startup (or `schema.sql` with your own
+ * each, answering why when there is no live record (`GONE`: a purge marker; `RENEWED`: a forwarding
+ * marker; `EXPIRED`: neither). `delete` is one transaction leaving a 60 s purge marker on every id it
+ * ends. Run {@link PostgresStore.migrate} once at startup (or `schema.sql` with your own
  * migrations) and {@link PostgresStore.deleteExpired} now and then to reclaim space.
  *
  * @example
@@ -186,47 +199,45 @@ export class PostgresStore implements SessionStore {
 
   /**
    * Applies the change set to a live record in one UPDATE and moves its expiry to
-   * `least(now() + ttl, absolute_expires_at)`. `GONE` when there is no live record.
+   * `least(now() + ttl, absolute_expires_at)`. Without a live record: `GONE`, `RENEWED` or `EXPIRED`.
    *
    * @example
    * ```ts
    * await store.apply(id, { clear: false, set: { n: 2 }, remove: [] }, 60_000)
    * ```
    */
-  async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
+  async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
     checkTtl('apply', ttlMs)
     const values = [storageKey(id), ...changeParams(changes), ttlMs]
     const result = await this.#run('apply', (query) => query(this.#queries.apply(values)))
-    return result.rowCount === 1 ? id : GONE
+    return answer(id, result.rows[0])
   }
 
   /**
-   * Moves a live record's expiry as `apply` does, data untouched.
+   * Moves a live record's expiry as `apply` does, data untouched; answers as `apply` does.
    *
    * @example
    * ```ts
    * await store.touch(id, 60_000)
    * ```
    */
-  async touch(id: string, ttlMs: number): Promise<string | Gone> {
+  async touch(id: string, ttlMs: number): Promise<string | Missing> {
     checkTtl('touch', ttlMs)
-    const result = await this.#run('touch', (query) =>
-      query(this.#queries.touch([storageKey(id), ttlMs])),
-    )
-    return result.rowCount === 1 ? id : GONE
+    const result = await this.#run('touch', (query) => query(this.#queries.touch([storageKey(id), ttlMs])))
+    return answer(id, result.rows[0])
   }
 
   /**
    * Moves the record to a new id with the changes applied, keeping `createdAt` and
    * `absoluteExpiresAt`, in one statement; the old row becomes a 60-second forwarding marker that
-   * `delete` follows. `GONE` when there is no live record.
+   * `delete` follows. Without a live record, answers as `apply` does.
    *
    * @example
    * ```ts
    * const newId = await store.renew(id, { clear: false, set: { user: 'ada' }, remove: [] }, 60_000)
    * ```
    */
-  async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
+  async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
     checkTtl('renew', ttlMs)
     const oldKey = storageKey(id)
     const params = changeParams(changes)
@@ -235,7 +246,7 @@ export class PostgresStore implements SessionStore {
         const newId = randomId()
         try {
           const result = await query(this.#queries.renew([oldKey, storageKey(newId), ...params, ttlMs]))
-          return result.rows[0]?.['moved'] === 1 ? newId : GONE
+          return answer(newId, result.rows[0])
         } catch (error) {
           if (attempt >= CREATE_ATTEMPTS || !isUniqueViolation(error)) throw error
         }
@@ -244,8 +255,10 @@ export class PostgresStore implements SessionStore {
   }
 
   /**
-   * Deletes the record; when the id was renewed within the last 60 s, deletes its successor too.
-   * Idempotent.
+   * Ends the session: its row, and the successor of a renew within the last 60 s (following up to 8
+   * renews; never a forwarding marker past its window), each replaced by a purge marker for 60 s, so
+   * a write racing the logout answers `GONE`. An id with no row gets a purge marker too. One
+   * transaction: a failure ends nothing, and a retry finds the chain intact. Idempotent.
    *
    * @example
    * ```ts
@@ -254,12 +267,21 @@ export class PostgresStore implements SessionStore {
    */
   async delete(id: string): Promise<void> {
     await this.#run('delete', async (query) => {
-      // Each hop is its own statement on purpose: a fresh snapshot sees a successor that a renew
-      // committed while our first DELETE waited on the old row's lock.
-      let key: unknown = storageKey(id)
-      for (let hop = 0; typeof key === 'string' && hop <= MAX_FORWARD_HOPS; hop++) {
-        const result = await query(this.#queries.deleteOne([key]))
-        key = result.rows[0]?.['forward_to']
+      await query({ text: 'BEGIN' })
+      try {
+        // Each hop is its own statement on purpose: under READ COMMITTED each one takes a fresh
+        // snapshot, which sees a successor that a renew committed while the previous hop waited on
+        // the old row's lock.
+        let key: unknown = storageKey(id)
+        for (let hop = 0; typeof key === 'string' && hop <= MAX_FORWARD_HOPS; hop++) {
+          const result = await query(this.#queries.deleteOne([key]))
+          key = result.rows[0]?.['forward_to']
+        }
+        await query({ text: 'COMMIT' })
+      } catch (error) {
+        // On a timeout or a dead socket the connection is discarded, which rolls back by itself.
+        await query({ text: 'ROLLBACK' }).catch(ignore)
+        throw error
       }
     })
   }

@@ -18,6 +18,11 @@ export interface SqliteStoreOptions {
   wal?: boolean
   /** How long a call may wait for SQLite's write lock before failing with a timeout. Default 2000 ms. */
   timeoutMs?: number
+  /**
+   * The clock every instant comes from, in epoch milliseconds: expiry, and the 60 s window of the
+   * renew and purge markers. Default `Date.now`; tests pass one they control.
+   */
+  clock?: () => number
 }
 
 /**
@@ -33,6 +38,7 @@ export interface ResolvedSqliteOptions {
   table: string
   wal: boolean
   timeoutMs: number
+  clock: () => number
 }
 
 // Plain identifiers only: the name is spliced into SQL (quoted, but quoting is not a licence for
@@ -48,7 +54,7 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
  * ```
  */
 export function resolveSqliteOptions(options: SqliteStoreOptions): ResolvedSqliteOptions {
-  const { db, table = 'cloakroom_sessions', wal = true, timeoutMs = 2000 } = options
+  const { db, table = 'cloakroom_sessions', wal = true, timeoutMs = 2000, clock = () => Date.now() } = options
   if (db === null || typeof db !== 'object' || typeof db.prepare !== 'function') {
     throw new ConfigError('SqliteStore needs `db`: pass a better-sqlite3 Database, e.g. new Database("sessions.db")')
   }
@@ -61,5 +67,8 @@ export function resolveSqliteOptions(options: SqliteStoreOptions): ResolvedSqlit
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
     throw new ConfigError(`SqliteStore timeoutMs must be a positive integer of milliseconds (got ${String(timeoutMs)}); e.g. 2000`)
   }
-  return { db, table, wal, timeoutMs }
+  if (typeof clock !== 'function') {
+    throw new ConfigError('SqliteStore clock must be a function returning epoch milliseconds; pass e.g. clock: () => Date.now()')
+  }
+  return { db, table, wal, timeoutMs, clock }
 }

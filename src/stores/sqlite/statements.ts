@@ -6,7 +6,7 @@ import { quoteIdentifier } from './schema.js'
 /** How many change-set shapes keep a prepared statement; the SQL text varies with the key counts. */
 const DYNAMIC_CACHE_SIZE = 64
 
-/** How many renew hops `delete` follows through forwarding markers. */
+/** How many renew hops `delete` follows through forwarding markers within their window. */
 const MAX_FORWARD_HOPS = 8
 
 /**
@@ -29,8 +29,8 @@ export class Statements {
   constructor(db: SqliteDatabase, table: string, checkJson: boolean) {
     this.#db = db
     this.#table = quoteIdentifier(table)
-    // A live row: unexpired, not a renew marker, and (where SQLite has JSON functions) holding a
-    // JSON object, so that a corrupt row is GONE to writers as it is absent to readers. CASE
+    // A live row: unexpired, not a marker, and (where SQLite has JSON functions) holding a JSON
+    // object, so that a corrupt row is missing to writers as it is absent to readers. CASE
     // guarantees json_type never sees invalid JSON (it would raise an error).
     const valid = checkJson ? ` AND CASE WHEN json_valid(data) THEN json_type(data) = 'object' ELSE 0 END` : ''
     this.#live = `key = ? AND expires_at > ? AND forward_to IS NULL${valid}`
@@ -77,17 +77,40 @@ export class Statements {
     return this.#prepare('mark', `UPDATE ${this.#table} SET data = '{}', forward_to = ?, expires_at = ? WHERE key = ?`)
   }
 
-  /** `(key, now)`: deletes the row and every row its live forwarding markers lead to. */
-  get delete(): SqliteStatement {
+  /**
+   * `(key, now)` → the `forward_to` of the key's unexpired marker row, if any: why a write found no
+   * live row (see `missingFrom`). Run in the write's transaction, so the answer and the miss agree.
+   */
+  get marker(): SqliteStatement {
+    return this.#prepare('marker', `SELECT forward_to FROM ${this.#table} WHERE key = ? AND expires_at > ? AND forward_to IS NOT NULL`)
+  }
+
+  /**
+   * `(key, now)` → the key and every key its forwarding markers within their window lead to, as
+   * rows of `{ k }`. A purge marker (`forward_to = ''`) ends the chain, as does an expired marker.
+   */
+  get chain(): SqliteStatement {
     return this.#prepare(
-      'delete',
+      'chain',
       `WITH RECURSIVE chain(k, hops) AS (
          SELECT ?, 0
          UNION
          SELECT t.forward_to, chain.hops + 1 FROM ${this.#table} AS t JOIN chain ON t.key = chain.k
-         WHERE t.forward_to IS NOT NULL AND t.expires_at > ? AND chain.hops < ${MAX_FORWARD_HOPS}
+         WHERE t.forward_to <> '' AND t.expires_at > ? AND chain.hops < ${MAX_FORWARD_HOPS}
        )
-       DELETE FROM ${this.#table} WHERE key IN (SELECT k FROM chain)`,
+       SELECT k FROM chain`,
+    )
+  }
+
+  /**
+   * `(key, markerExpiresAt)`: ends whatever the key holds (a session, a marker, or nothing) with a
+   * purge marker: no data, `forward_to = ''`, alive until `markerExpiresAt`.
+   */
+  get purge(): SqliteStatement {
+    return this.#prepare(
+      'purge',
+      `INSERT INTO ${this.#table} (key, data, created_at, absolute_expires_at, expires_at, forward_to) VALUES (?, '{}', 0, NULL, ?, '')
+       ON CONFLICT (key) DO UPDATE SET data = '{}', absolute_expires_at = NULL, expires_at = excluded.expires_at, forward_to = ''`,
     )
   }
 

@@ -1,7 +1,8 @@
 import { ConfigError, StoreError } from '../../core/errors.js'
-import { GONE } from '../../core/store.js'
-import type { ChangeSet, Gone, SessionRecord, SessionStore } from '../../core/store.js'
+import { MARKER_WINDOW_MS } from '../../core/store.js'
+import type { ChangeSet, Missing, SessionRecord, SessionStore } from '../../core/store.js'
 import { randomId, storageKey } from '../shared/ids.js'
+import { missingFrom } from '../shared/markers.js'
 import { changeSql, hasJsonFunctions, supportsQuotedLabels } from './change-sql.js'
 import { decodeData, decodeRow, encodeJson } from './codec.js'
 import type { SessionRow } from './codec.js'
@@ -12,9 +13,6 @@ import { resolveSqliteOptions } from './options.js'
 import type { ResolvedSqliteOptions, SqliteStoreOptions } from './options.js'
 import { createSchema } from './schema.js'
 import { Statements } from './statements.js'
-
-/** How long a renewed row keeps forwarding `delete` to its successor. */
-const FORWARD_MS = 60_000
 
 /** Fresh ids tried before `create` gives up; a second collision of 256-bit ids means a broken RNG. */
 const CREATE_ATTEMPTS = 3
@@ -35,8 +33,13 @@ export interface DeleteExpiredOptions {
 /**
  * A session store in SQLite through better-sqlite3. Rows are keyed by the SHA-256 of the session id;
  * `apply` is a single UPDATE (`json_set`/`json_remove` per key), so concurrent writers to different
- * keys of one session all land. Expiry is judged by the application's clock (`Date.now()`), which
- * is SQLite's clock too, since SQLite runs in-process.
+ * keys of one session all land. Expiry is judged by the application's clock (`Date.now()`, or the
+ * `clock` option), which is SQLite's clock too, since SQLite runs in-process.
+ *
+ * `apply`, `touch`, `renew` and `delete` each run in one IMMEDIATE transaction; a write that finds no
+ * live row reads why (`GONE`, `RENEWED` or `EXPIRED`) in the same transaction. `renew` leaves a
+ * forwarding marker row and `delete` a purge marker row on every id it ends, each for 60 s
+ * (`MARKER_WINDOW_MS`).
  *
  * The driver is synchronous: each call runs to completion before its promise settles, and waits at
  * most `timeoutMs` for another connection's write lock.
@@ -58,8 +61,10 @@ export class SqliteStore implements SessionStore {
   readonly #options: ResolvedSqliteOptions
   readonly #sql: Statements
   readonly #sqlChanges: boolean
-  readonly #mergeTx: { immediate(key: string, changes: ChangeSet, expiresAt: number, now: number): boolean }
-  readonly #renewTx: { immediate(key: string, changes: ChangeSet, expiresAt: number, now: number): string | Gone }
+  readonly #clock: () => number
+  readonly #writeTx: { immediate(key: string, now: number, write: () => boolean): Missing | null }
+  readonly #renewTx: { immediate(key: string, changes: ChangeSet, expiresAt: number, now: number): string | Missing }
+  readonly #deleteTx: { immediate(key: string, now: number): void }
 
   constructor(options: SqliteStoreOptions) {
     this.#options = resolveSqliteOptions(options)
@@ -77,12 +82,16 @@ export class SqliteStore implements SessionStore {
     } catch (error) {
       throw toStoreError('setup', error, timeoutMs)
     }
-    this.#mergeTx = db.transaction((key: string, changes: ChangeSet, expiresAt: number, now: number) =>
-      this.#mergeInTransaction(key, changes, expiresAt, now),
+    this.#clock = this.#options.clock
+    // The write and, when it found no live row, the read of why share one IMMEDIATE transaction: no
+    // other connection can end or renew the row between the miss and its explanation.
+    this.#writeTx = db.transaction((key: string, now: number, write: () => boolean) =>
+      write() ? null : this.#whyMissing(key, now),
     )
     this.#renewTx = db.transaction((key: string, changes: ChangeSet, expiresAt: number, now: number) =>
       this.#renewInTransaction(key, changes, expiresAt, now),
     )
+    this.#deleteTx = db.transaction((key: string, now: number) => this.#deleteInTransaction(key, now))
   }
 
   /** The better-sqlite3 database the store works on. */
@@ -111,7 +120,7 @@ export class SqliteStore implements SessionStore {
     const key = storageKey(id)
     let row: SessionRow | undefined
     try {
-      row = this.#sql.load.get(key, Date.now()) as SessionRow | undefined
+      row = this.#sql.load.get(key, this.#clock()) as SessionRow | undefined
     } catch (error) {
       throw toStoreError('load', error, this.#options.timeoutMs)
     }
@@ -123,7 +132,7 @@ export class SqliteStore implements SessionStore {
 
   async create(record: SessionRecord, ttlMs: number): Promise<string> {
     const data = encodeJson(record.data)
-    const expiresAt = cappedExpiry(Date.now() + ttlMs, record.absoluteExpiresAt)
+    const expiresAt = cappedExpiry(this.#clock() + ttlMs, record.absoluteExpiresAt)
     try {
       for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
         const id = randomId()
@@ -135,25 +144,25 @@ export class SqliteStore implements SessionStore {
     throw new StoreError('backend', `sqlite create found ${CREATE_ATTEMPTS} fresh ids taken; the random source is broken`)
   }
 
-  async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
+  async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
     if (!changes.clear && changes.remove.length === 0 && isEmpty(changes.set)) return this.touch(id, ttlMs)
     const key = storageKey(id)
-    const now = Date.now()
+    const now = this.#clock()
     const expiresAt = now + ttlMs
     const change = this.#sqlChanges ? changeSql(changes) : null
+    const write =
+      change === null
+        ? () => this.#merge(key, changes, expiresAt, now)
+        : () => this.#sql.apply(change).run(...change.params, expiresAt, expiresAt, key, now).changes > 0
     try {
-      const applied =
-        change === null
-          ? this.#mergeTx.immediate(key, changes, expiresAt, now)
-          : this.#sql.apply(change).run(...change.params, expiresAt, expiresAt, key, now).changes > 0
-      return applied ? id : GONE
+      return this.#writeTx.immediate(key, now, write) ?? id
     } catch (error) {
       throw toStoreError('apply', error, this.#options.timeoutMs)
     }
   }
 
-  async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
-    const now = Date.now()
+  async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
+    const now = this.#clock()
     try {
       return this.#renewTx.immediate(storageKey(id), changes, now + ttlMs, now)
     } catch (error) {
@@ -161,19 +170,30 @@ export class SqliteStore implements SessionStore {
     }
   }
 
-  async touch(id: string, ttlMs: number): Promise<string | Gone> {
-    const now = Date.now()
+  async touch(id: string, ttlMs: number): Promise<string | Missing> {
+    const key = storageKey(id)
+    const now = this.#clock()
     const expiresAt = now + ttlMs
     try {
-      return this.#sql.touch.run(expiresAt, expiresAt, storageKey(id), now).changes > 0 ? id : GONE
+      return this.#writeTx.immediate(key, now, () => this.#sql.touch.run(expiresAt, expiresAt, key, now).changes > 0) ?? id
     } catch (error) {
       throw toStoreError('touch', error, this.#options.timeoutMs)
     }
   }
 
+  /**
+   * Ends the session in one IMMEDIATE transaction: the row, and every row its forwarding markers
+   * within their window lead to (up to 8 renews), each replaced by a purge marker for 60 s, so a write
+   * racing the logout answers `GONE`. An id the store never had gets a purge marker too. Idempotent.
+   *
+   * @example
+   * ```ts
+   * await store.delete(id)
+   * ```
+   */
   async delete(id: string): Promise<void> {
     try {
-      this.#sql.delete.run(storageKey(id), Date.now())
+      this.#deleteTx.immediate(storageKey(id), this.#clock())
     } catch (error) {
       throw toStoreError('delete', error, this.#options.timeoutMs)
     }
@@ -198,7 +218,7 @@ export class SqliteStore implements SessionStore {
     for (;;) {
       let deleted: number
       try {
-        deleted = this.#sql.deleteExpired.run(Date.now(), batchSize).changes
+        deleted = this.#sql.deleteExpired.run(this.#clock(), batchSize).changes
       } catch (error) {
         throw toStoreError('deleteExpired', error, this.#options.timeoutMs)
       }
@@ -221,7 +241,7 @@ export class SqliteStore implements SessionStore {
 
   // Runs inside an IMMEDIATE transaction: the write lock is held from the read to the write, so no
   // other connection's change can slip in between and be lost.
-  #mergeInTransaction(key: string, changes: ChangeSet, expiresAt: number, now: number): boolean {
+  #merge(key: string, changes: ChangeSet, expiresAt: number, now: number): boolean {
     const row = this.#sql.load.get(key, now) as SessionRow | undefined
     const data = row === undefined ? null : decodeData(row.data)
     if (data === null) return false
@@ -229,21 +249,32 @@ export class SqliteStore implements SessionStore {
     return true
   }
 
-  #renewInTransaction(key: string, changes: ChangeSet, expiresAt: number, now: number): string | Gone {
+  #renewInTransaction(key: string, changes: ChangeSet, expiresAt: number, now: number): string | Missing {
     const row = this.#sql.load.get(key, now) as SessionRow | undefined
     const record = row === undefined ? null : decodeRow(row)
-    if (record === null) return GONE
+    if (record === null) return this.#whyMissing(key, now)
     const data = encodeJson(applyChanges(record.data, changes))
     const capped = cappedExpiry(expiresAt, record.absoluteExpiresAt)
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
       const id = randomId()
       const newKey = storageKey(id)
       if (this.#insert(newKey, data, record.createdAt, record.absoluteExpiresAt, capped)) {
-        this.#sql.mark.run(newKey, now + FORWARD_MS, key)
+        this.#sql.mark.run(newKey, now + MARKER_WINDOW_MS, key)
         return id
       }
     }
     throw new StoreError('backend', `sqlite renew found ${CREATE_ATTEMPTS} fresh ids taken; the random source is broken`)
+  }
+
+  // Inside a transaction. The whole chain is read before the first purge marker cuts it.
+  #deleteInTransaction(key: string, now: number): void {
+    const keys = this.#sql.chain.all(key, now) as { k: string }[]
+    for (const { k } of keys) this.#sql.purge.run(k, now + MARKER_WINDOW_MS)
+  }
+
+  // Inside the write's transaction. A corrupt row has no marker: it is EXPIRED, as it loads as absent.
+  #whyMissing(key: string, now: number): Missing {
+    return missingFrom((this.#sql.marker.get(key, now) as { forward_to: unknown } | undefined)?.forward_to)
   }
 
   // Corrupt data reads as "no session"; the row is useless, so it goes (best effort: a failure
