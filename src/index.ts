@@ -25,8 +25,12 @@ export {
   type Missing,
   type SessionStore,
   type SessionRecord,
+  type SessionOwner,
+  type UserSessionEntry,
+  type RevokeSelection,
   type ChangeSet,
 } from './core/store.js'
+export { EVERYONE, type RevocationList, type RevocationMark } from './core/revocation.js'
 export { applyChanges } from './core/change-set.js'
 export {
   CloakroomError,

@@ -15,7 +15,55 @@ export interface SessionRecord {
   createdAt: number
   /** The hard end of the session's life, whatever its activity; `null` for none. */
   absoluteExpiresAt: number | null
+  /** Who the session belongs to, when the app files sessions by user (`userKey`); absent otherwise. */
+  owner?: SessionOwner
 }
+
+/**
+ * The user a session is filed under, kept with its record. Renew keeps it, handle included.
+ *
+ * @example
+ * ```ts
+ * const owner: SessionOwner = { userId: 'u42', handle: 'q3J…', lastSeenAt: Date.now(), info: { userAgent: 'Firefox' } }
+ * ```
+ */
+export interface SessionOwner {
+  /** The user id: the value the session data holds at the manager's `userKey`. */
+  userId: string
+  /** The session's revocation handle: random, never the session id nor derivable into one. */
+  handle: string
+  /** When the session was last seen in use (epoch ms), refreshed at most once per `lastSeenInterval`. */
+  lastSeenAt: number
+  /** What the manager's `describe` option recorded at filing (for example the user agent); `{}` if nothing. */
+  info: Record<string, string>
+}
+
+/**
+ * One live session in its user's listing, as a store returns it.
+ *
+ * @example
+ * ```ts
+ * for (const s of await store.listByUser!('u42')) console.log(s.handle, new Date(s.lastSeenAt))
+ * ```
+ */
+export interface UserSessionEntry {
+  handle: string
+  createdAt: number
+  lastSeenAt: number
+  /** When the session ends if it stays idle (its idle expiry, capped by its absolute one). */
+  expiresAt: number
+  info: Record<string, string>
+}
+
+/**
+ * Which of a user's sessions to revoke: those with these handles, or every one but `except`.
+ *
+ * @example
+ * ```ts
+ * const others: RevokeSelection = { except: currentHandle }
+ * ```
+ */
+export type RevokeSelection = { readonly handles: readonly string[] } | { readonly except?: string }
 
 /**
  * A request's writes, applied in this order: `clear` first, then `remove`, then `set`.
@@ -30,6 +78,11 @@ export interface ChangeSet {
   clear: boolean
   set: Record<string, Json>
   remove: string[]
+  /**
+   * The session's owner after this write: a {@link SessionOwner} files (or refreshes) it, `null`
+   * unfiles it, absent leaves it as it is. Only the manager sets it, and only with `userKey`.
+   */
+  owner?: SessionOwner | null
 }
 
 /**
@@ -134,4 +187,16 @@ export interface SessionStore {
    * racing the logout is answered `GONE` for {@link MARKER_WINDOW_MS}.
    */
   delete(id: string): Promise<void>
+  /**
+   * The live sessions filed under `userId` (records whose `owner.userId` is it), newest first. The
+   * records are the truth: a listing never shows a session that no longer loads, and a store with a
+   * separate index drops the stale entries it meets. Stores that cannot list (the cookie store) omit it.
+   */
+  listByUser?(userId: string): Promise<UserSessionEntry[]>
+  /**
+   * Ends the selected sessions of `userId` as `delete` does (purge markers included), and only
+   * sessions of that user; returns how many it ended. A store that cannot list sessions may
+   * implement it otherwise (the cookie store: a revocation mark).
+   */
+  revokeByUser?(userId: string, selection: RevokeSelection): Promise<number>
 }

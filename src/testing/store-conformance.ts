@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import type { Json } from '../core/json.js'
 import { EXPIRED, GONE, RENEWED } from '../core/store.js'
-import type { ChangeSet, Missing, SessionRecord, SessionStore } from '../core/store.js'
+import type { ChangeSet, Missing, SessionOwner, SessionRecord, SessionStore } from '../core/store.js'
 
 /**
  * The test functions the suite registers its cases with: vitest's, node:test's, or any runner's
@@ -54,6 +54,11 @@ export interface StoreConformanceOptions {
    * that no marker is honoured after its window. Omit it only when the backend offers no way.
    */
   expireMarkers?(store: SessionStore): Promise<void>
+  /**
+   * Whether the store lists and revokes a user's sessions (`listByUser`, `revokeByUser`); default
+   * `true`, as every server store must. `false` for a store that cannot (the cookie store).
+   */
+  listsByUser?: boolean
 }
 
 const MINUTE = 60_000
@@ -89,6 +94,16 @@ function changes(partial: Partial<ChangeSet>): ChangeSet {
 
 function record(data: Record<string, Json>, absoluteExpiresAt: number | null = null): SessionRecord {
   return { data, createdAt: Date.now(), absoluteExpiresAt }
+}
+
+/** A filing as the manager would make it for `userId` (a fixed handle, lastSeenAt and info). */
+function owner(userId: string): SessionOwner {
+  return { userId, handle: `handle-of-${userId}`, lastSeenAt: 1_700_000_000_000, info: { userAgent: 'conformance/1.0 (\u00e9)' } }
+}
+
+/** A user id no other test uses: stores under test may be shared between cases. */
+function uniqueUser(): string {
+  return `user-${unknownId().slice(0, 12)}`
 }
 
 // Shaped like a real id (43 base64url characters = 32 random bytes) but never issued by the store.
@@ -604,6 +619,165 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
           else assert.notEqual(await store.load(third), null)
         },
       )
+    })
+
+    describe('owners: sessions filed by user', () => {
+      it('keeps the owner a record was created with, and loads none for a record created without', async () => {
+        const store = await options.makeStore()
+        const owned = await store.create({ ...record({ a: 1 }), owner: owner('u1') }, MINUTE)
+        const plain = await store.create(record({ a: 1 }), MINUTE)
+        assert.deepEqual((await store.load(owned))?.owner, owner('u1'))
+        assert.equal((await store.load(plain))?.owner, undefined)
+      })
+
+      it('apply files, refreshes and unfiles the owner, and leaves it alone when the change set says nothing', async () => {
+        const store = await options.makeStore()
+        let id = await store.create(record({ a: 1 }), MINUTE)
+        const filed = await store.apply(id, changes({ owner: owner('u1') }), MINUTE)
+        assert.ok(!isMissing(filed))
+        id = filed
+        assert.deepEqual((await store.load(id))?.owner, owner('u1'))
+        const untouched = await store.apply(id, changes({ set: { b: 2 } }), MINUTE)
+        assert.ok(!isMissing(untouched))
+        id = untouched
+        assert.deepEqual((await store.load(id))?.owner, owner('u1'), 'a change set without owner changed the owner')
+        const refreshed = { ...owner('u1'), lastSeenAt: owner('u1').lastSeenAt + 60_000 }
+        const again = await store.apply(id, changes({ owner: refreshed }), MINUTE)
+        assert.ok(!isMissing(again))
+        id = again
+        assert.deepEqual((await store.load(id))?.owner, refreshed)
+        const unfiled = await store.apply(id, changes({ owner: null }), MINUTE)
+        assert.ok(!isMissing(unfiled))
+        assert.equal((await store.load(unfiled))?.owner, undefined)
+        assert.deepEqual((await store.load(unfiled))?.data, { a: 1, b: 2 })
+      })
+
+      it('renew keeps the owner, handle included', async () => {
+        const store = await options.makeStore()
+        const id = await store.create({ ...record({ a: 1 }), owner: owner('u1') }, MINUTE)
+        const renewed = await store.renew(id, changes({ set: { b: 2 } }), MINUTE)
+        assert.ok(!isMissing(renewed))
+        assert.deepEqual((await store.load(renewed))?.owner, owner('u1'))
+      })
+
+      it('renew can change the owner in the same step (a login)', async () => {
+        const store = await options.makeStore()
+        const id = await store.create(record({ cart: 1 }), MINUTE)
+        const renewed = await store.renew(id, changes({ set: { userId: 'u2' }, owner: owner('u2') }), MINUTE)
+        assert.ok(!isMissing(renewed))
+        assert.deepEqual((await store.load(renewed))?.owner, owner('u2'))
+      })
+    })
+
+    if (options.listsByUser === false) {
+      it('offers no listing of a user\'s sessions (declared listsByUser: false)', async () => {
+        const store = await options.makeStore()
+        assert.equal(store.listByUser, undefined)
+      })
+    }
+
+    if (options.listsByUser !== false) describe('listing and revoking a user\'s sessions', () => {
+      type ListingStore = SessionStore & Required<Pick<SessionStore, 'listByUser' | 'revokeByUser'>>
+      async function listingStore(): Promise<ListingStore> {
+        const store = await options.makeStore()
+        assert.equal(typeof store.listByUser, 'function', 'the store has no listByUser (declare listsByUser: false if it cannot list)')
+        assert.equal(typeof store.revokeByUser, 'function', 'a store that lists sessions must revoke them too')
+        return store as ListingStore
+      }
+
+      async function filed(store: SessionStore, userId: string, handle: string, createdAt: number, ttl = MINUTE): Promise<string> {
+        return store.create({ data: { userId }, createdAt, absoluteExpiresAt: null, owner: { ...owner(userId), handle } }, ttl)
+      }
+
+      it('lists the live sessions of one user only, newest first, with their metadata', async () => {
+        const store = await listingStore()
+        const user = uniqueUser()
+        const now = Date.now()
+        await filed(store, user, 'h-old', now - 2000)
+        await filed(store, user, 'h-new', now)
+        await filed(store, uniqueUser(), 'h-other', now)
+        await store.create({ data: {}, createdAt: now, absoluteExpiresAt: null }, MINUTE)
+        const listed = await store.listByUser(user)
+        assert.deepEqual(
+          listed.map((entry) => entry.handle),
+          ['h-new', 'h-old'],
+        )
+        const [newest] = listed
+        assert.ok(newest)
+        assert.equal(newest.createdAt, now)
+        assert.equal(newest.lastSeenAt, owner(user).lastSeenAt)
+        assert.deepEqual(newest.info, owner(user).info)
+        assert.ok(newest.expiresAt > Date.now() && newest.expiresAt <= Date.now() + MINUTE + 1000, `expiresAt ${newest.expiresAt} is not the idle expiry`)
+      })
+
+      it('never lists a session that no longer loads: deleted, unfiled or renewed (then under its new id, same handle)', async () => {
+        const store = await listingStore()
+        const user = uniqueUser()
+        const deleted = await filed(store, user, 'h-deleted', Date.now())
+        const unfiled = await filed(store, user, 'h-unfiled', Date.now())
+        const renewedFrom = await filed(store, user, 'h-renewed', Date.now())
+        await store.delete(deleted)
+        assert.ok(!isMissing(await store.apply(unfiled, changes({ owner: null }), MINUTE)))
+        const renewed = await store.renew(renewedFrom, NO_CHANGES, MINUTE)
+        assert.ok(!isMissing(renewed))
+        const listed = await store.listByUser(user)
+        assert.deepEqual(
+          listed.map((entry) => entry.handle),
+          ['h-renewed'],
+        )
+        // Revoking by that handle ends the renewed record, not only the old id.
+        assert.equal(await store.revokeByUser(user, { handles: ['h-renewed'] }), 1)
+        assert.equal(await store.load(renewed), null)
+      })
+
+      it('revokes the sessions with the given handles, and only that user\'s', async () => {
+        const store = await listingStore()
+        const user = uniqueUser()
+        const other = uniqueUser()
+        const a = await filed(store, user, 'h-a', Date.now())
+        const b = await filed(store, user, 'h-b', Date.now())
+        const theirs = await filed(store, other, 'h-theirs', Date.now())
+        assert.equal(await store.revokeByUser(user, { handles: ['h-a', 'h-theirs', 'h-unknown'] }), 1)
+        assert.equal(await store.load(a), null)
+        assert.notEqual(await store.load(b), null)
+        assert.notEqual(await store.load(theirs), null, "another user's session was revoked through a handle")
+        // Revoked as delete does: a write racing it is dropped.
+        assertAnswer(await store.apply(a, changes({ set: { late: true } }), MINUTE), GONE, 'apply on a revoked session')
+      })
+
+      it('revokes every session of the user but one ("sign out my other devices")', async () => {
+        const store = await listingStore()
+        const user = uniqueUser()
+        const keep = await filed(store, user, 'h-keep', Date.now())
+        const others = await Promise.all(['h-1', 'h-2', 'h-3'].map((handle) => filed(store, user, handle, Date.now())))
+        const bystander = await filed(store, uniqueUser(), 'h-bystander', Date.now())
+        assert.equal(await store.revokeByUser(user, { except: 'h-keep' }), 3)
+        for (const id of others) assert.equal(await store.load(id), null)
+        assert.notEqual(await store.load(keep), null)
+        assert.notEqual(await store.load(bystander), null)
+        assert.deepEqual(
+          (await store.listByUser(user)).map((entry) => entry.handle),
+          ['h-keep'],
+        )
+        assert.equal(await store.revokeByUser(user, {}), 1)
+        assert.equal(await store.load(keep), null)
+      })
+
+      it('lists and revokes 1,000 sessions of one user in one call each', async () => {
+        const store = await listingStore()
+        const user = uniqueUser()
+        const base = Date.now()
+        const ids: string[] = []
+        for (let batch = 0; batch < 10; batch++) {
+          ids.push(...(await Promise.all(Array.from({ length: 100 }, (_, i) => filed(store, user, `h-${batch * 100 + i}`, base - batch * 100 - i)))))
+        }
+        const listed = await store.listByUser(user)
+        assert.equal(listed.length, 1000)
+        assert.equal(listed[0]?.handle, 'h-0')
+        assert.equal(await store.revokeByUser(user, {}), 1000)
+        assert.deepEqual(await store.listByUser(user), [])
+        for (const id of [ids[0]!, ids[500]!, ids[999]!]) assert.equal(await store.load(id), null)
+      })
     })
 
     const { expireMarkers } = options

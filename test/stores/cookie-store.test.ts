@@ -4,7 +4,7 @@ import type { SessionRecord } from '../../src/core/store.js'
 import { CookieStore } from '../../src/stores/cookie/index.js'
 import { defineStoreConformance } from '../../src/testing/index.js'
 
-defineStoreConformance({ name: 'CookieStore', test: { describe, it }, makeStore: () => new CookieStore(), canInvalidate: false })
+defineStoreConformance({ name: 'CookieStore', test: { describe, it }, makeStore: () => new CookieStore(), canInvalidate: false, listsByUser: false })
 
 const MINUTE = 60_000
 const NO_CHANGES = { clear: false, set: {}, remove: [] }

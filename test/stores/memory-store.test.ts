@@ -4,7 +4,7 @@ import { ConfigError, StoreError } from '../../src/core/errors.js'
 import { GONE, MARKER_WINDOW_MS } from '../../src/core/store.js'
 import type { SessionRecord, SessionStore } from '../../src/core/store.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
-import { defineStoreConformance } from '../../src/testing/index.js'
+import { defineRevocationListConformance, defineStoreConformance } from '../../src/testing/index.js'
 
 // Each store judges time by its own clock, which the marker-window cases move forward.
 const clocks = new WeakMap<SessionStore, { offset: number }>()
@@ -21,6 +21,7 @@ defineStoreConformance({
     clocks.get(store)!.offset += MARKER_WINDOW_MS + 1
   },
 })
+defineRevocationListConformance({ name: 'MemoryStore', test: { describe, it }, makeList: () => new MemoryStore().revocationList() })
 
 const MINUTE = 60_000
 const record = (data: SessionRecord['data']): SessionRecord => ({ data, createdAt: Date.now(), absoluteExpiresAt: null })

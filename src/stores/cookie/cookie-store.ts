@@ -2,15 +2,16 @@ import { applyChanges } from '../../core/change-set.js'
 import { StoreError } from '../../core/errors.js'
 import type { Json } from '../../core/json.js'
 import { EXPIRED } from '../../core/store.js'
-import type { ChangeSet, Expired, SessionRecord, SessionStore } from '../../core/store.js'
+import type { ChangeSet, Expired, SessionOwner, SessionRecord, SessionStore } from '../../core/store.js'
 
-/** The record as it travels: `{"v":1,"d":data,"c":createdAt,"a":absoluteExpiresAt,"e":expiresAt}`. */
+/** The record as it travels: `{"v":1,"d":data,"c":createdAt,"a":absoluteExpiresAt,"e":expiresAt,"o"?:owner}`. */
 interface Envelope {
   v: 1
   d: Record<string, Json>
   c: number
   a: number | null
   e: number
+  o?: SessionOwner
 }
 
 const VERSION = 1
@@ -29,13 +30,30 @@ function decode(id: string): Envelope | undefined {
     return undefined
   }
   if (!isObject(parsed) || parsed['v'] !== VERSION) return undefined
-  const { d, c, a, e } = parsed
+  const { d, c, a, e, o } = parsed
   if (!isObject(d) || !Number.isFinite(c) || !Number.isFinite(e)) return undefined
   if (a !== null && !Number.isFinite(a)) return undefined
-  return { v: VERSION, d: d as Record<string, Json>, c: c as number, a: a as number | null, e: e as number }
+  const envelope: Envelope = { v: VERSION, d: d as Record<string, Json>, c: c as number, a: a as number | null, e: e as number }
+  if (o !== undefined) {
+    if (!isOwner(o)) return undefined
+    envelope.o = o
+  }
+  return envelope
 }
 
-function encode(data: Record<string, Json>, createdAt: number, absoluteExpiresAt: number | null, ttlMs: number): string {
+function isOwner(value: unknown): value is SessionOwner {
+  if (!isObject(value)) return false
+  const { userId, handle, lastSeenAt, info } = value
+  return (
+    typeof userId === 'string' &&
+    typeof handle === 'string' &&
+    Number.isFinite(lastSeenAt) &&
+    isObject(info) &&
+    Object.values(info).every((field) => typeof field === 'string')
+  )
+}
+
+function encode(data: Record<string, Json>, createdAt: number, absoluteExpiresAt: number | null, ttlMs: number, owner: SessionOwner | undefined): string {
   const idle = Date.now() + ttlMs
   const envelope: Envelope = {
     v: VERSION,
@@ -44,6 +62,7 @@ function encode(data: Record<string, Json>, createdAt: number, absoluteExpiresAt
     a: absoluteExpiresAt,
     e: absoluteExpiresAt === null ? idle : Math.min(idle, absoluteExpiresAt),
   }
+  if (owner !== undefined) envelope.o = owner
   try {
     return JSON.stringify(envelope)
   } catch (error) {
@@ -88,7 +107,10 @@ export class CookieStore implements SessionStore {
    */
   async load(id: string): Promise<SessionRecord | null> {
     const envelope = live(id)
-    return envelope === undefined ? null : { data: envelope.d, createdAt: envelope.c, absoluteExpiresAt: envelope.a }
+    if (envelope === undefined) return null
+    const record: SessionRecord = { data: envelope.d, createdAt: envelope.c, absoluteExpiresAt: envelope.a }
+    if (envelope.o !== undefined) record.owner = envelope.o
+    return record
   }
 
   /**
@@ -100,7 +122,7 @@ export class CookieStore implements SessionStore {
    * ```
    */
   async create(record: SessionRecord, ttlMs: number): Promise<string> {
-    return encode(record.data, record.createdAt, record.absoluteExpiresAt, ttlMs)
+    return encode(record.data, record.createdAt, record.absoluteExpiresAt, ttlMs, record.owner)
   }
 
   /**
@@ -115,7 +137,8 @@ export class CookieStore implements SessionStore {
   async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Expired> {
     const envelope = live(id)
     if (envelope === undefined) return EXPIRED
-    return encode(applyChanges(envelope.d, changes), envelope.c, envelope.a, ttlMs)
+    const owner = changes.owner === undefined ? envelope.o : (changes.owner ?? undefined)
+    return encode(applyChanges(envelope.d, changes), envelope.c, envelope.a, ttlMs, owner)
   }
 
   /**
@@ -142,7 +165,7 @@ export class CookieStore implements SessionStore {
   async touch(id: string, ttlMs: number): Promise<string | Expired> {
     const envelope = live(id)
     if (envelope === undefined) return EXPIRED
-    return encode(envelope.d, envelope.c, envelope.a, ttlMs)
+    return encode(envelope.d, envelope.c, envelope.a, ttlMs, envelope.o)
   }
 
   /**

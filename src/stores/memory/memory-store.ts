@@ -3,8 +3,9 @@ import { encodeBase64url } from '../../crypto/format.js'
 import { pooledRandomBytes } from '../../crypto/random.js'
 import { ConfigError, StoreError } from '../../core/errors.js'
 import type { Json } from '../../core/json.js'
+import type { RevocationList, RevocationMark } from '../../core/revocation.js'
 import { EXPIRED, GONE, MARKER_WINDOW_MS, RENEWED } from '../../core/store.js'
-import type { ChangeSet, Missing, SessionRecord, SessionStore } from '../../core/store.js'
+import type { ChangeSet, Missing, RevokeSelection, SessionOwner, SessionRecord, SessionStore, UserSessionEntry } from '../../core/store.js'
 
 /**
  * Options of {@link MemoryStore}.
@@ -36,6 +37,8 @@ interface Entry {
   readonly absoluteExpiresAt: number | null
   expiresAt: number
   bytes: number
+  /** The user it is filed under (kept as a copy: callers' objects are never aliased). */
+  owner: SessionOwner | undefined
   // The recency list. A linked list rather than Map re-insertion: V8 leaves deleted Map slots in
   // place until a rehash, so finding the oldest entry by iteration would walk them on every eviction.
   older: Entry | undefined
@@ -105,6 +108,8 @@ export class MemoryStore implements SessionStore {
   #operationsSinceSweep = 0
   #warned = false
   readonly #markers = new Map<string, Marker>()
+  /** The ids of the records filed under each user. */
+  readonly #byUser = new Map<string, Set<string>>()
   // Every marker lives MARKER_WINDOW_MS from its insertion, so this queue is in expiry order; markers
   // removed by `delete` stay in it until they reach the head, and its length is what is bounded.
   #markerQueue: Marker[] = []
@@ -159,7 +164,9 @@ export class MemoryStore implements SessionStore {
     const entry = this.#live(id, this.#clock())
     if (entry === undefined) return null
     this.#markUsed(entry)
-    return { data: JSON.parse(entry.text) as Record<string, Json>, createdAt: entry.createdAt, absoluteExpiresAt: entry.absoluteExpiresAt }
+    const record: SessionRecord = { data: JSON.parse(entry.text) as Record<string, Json>, createdAt: entry.createdAt, absoluteExpiresAt: entry.absoluteExpiresAt }
+    if (entry.owner !== undefined) record.owner = copyOwner(entry.owner)
+    return record
   }
 
   /**
@@ -173,7 +180,7 @@ export class MemoryStore implements SessionStore {
   async create(record: SessionRecord, ttlMs: number): Promise<string> {
     const text = encode(record.data)
     const expiresAt = expiryOf(this.#clock(), ttlMs, record.absoluteExpiresAt)
-    return this.#insert(text, record.createdAt, record.absoluteExpiresAt, expiresAt)
+    return this.#insert(text, record.createdAt, record.absoluteExpiresAt, expiresAt, record.owner)
   }
 
   /**
@@ -196,6 +203,7 @@ export class MemoryStore implements SessionStore {
     entry.text = text
     entry.bytes = bytes
     entry.expiresAt = expiryOf(now, ttlMs, entry.absoluteExpiresAt)
+    if (changes.owner !== undefined) this.#file(entry, changes.owner ?? undefined)
     this.#markUsed(entry)
     this.#enforceBounds(entry)
     return id
@@ -216,8 +224,9 @@ export class MemoryStore implements SessionStore {
     const entry = this.#live(id, now)
     if (entry === undefined) return this.#whyMissing(id, now)
     const text = encode(applyChanges(JSON.parse(entry.text) as Record<string, Json>, changes))
+    const owner = changes.owner === undefined ? entry.owner : (changes.owner ?? undefined)
     this.#remove(entry)
-    const newId = this.#insert(text, entry.createdAt, entry.absoluteExpiresAt, expiryOf(now, ttlMs, entry.absoluteExpiresAt))
+    const newId = this.#insert(text, entry.createdAt, entry.absoluteExpiresAt, expiryOf(now, ttlMs, entry.absoluteExpiresAt), owner)
     this.#addMarker(id, newId, now)
     return newId
   }
@@ -262,6 +271,88 @@ export class MemoryStore implements SessionStore {
     }
   }
 
+  /**
+   * The live sessions filed under `userId`, newest first.
+   *
+   * @example
+   * ```ts
+   * const devices = await store.listByUser('u42')
+   * ```
+   */
+  async listByUser(userId: string): Promise<UserSessionEntry[]> {
+    const now = this.#clock()
+    const listed: UserSessionEntry[] = []
+    for (const id of [...(this.#byUser.get(userId) ?? [])]) {
+      const entry = this.#live(id, now)
+      if (entry?.owner === undefined) continue
+      const { handle, lastSeenAt, info } = entry.owner
+      listed.push({ handle, createdAt: entry.createdAt, lastSeenAt, expiresAt: entry.expiresAt, info: { ...info } })
+    }
+    return listed.sort((a, b) => b.createdAt - a.createdAt)
+  }
+
+  /**
+   * Ends the selected sessions of `userId` as `delete` does; returns how many it ended.
+   *
+   * @example
+   * ```ts
+   * await store.revokeByUser('u42', { except: currentHandle })
+   * ```
+   */
+  async revokeByUser(userId: string, selection: RevokeSelection): Promise<number> {
+    const now = this.#clock()
+    const chosen = 'handles' in selection ? new Set(selection.handles) : undefined
+    const except = 'except' in selection ? selection.except : undefined
+    let ended = 0
+    for (const id of [...(this.#byUser.get(userId) ?? [])]) {
+      const handle = this.#live(id, now)?.owner?.handle
+      if (handle === undefined || (chosen !== undefined ? !chosen.has(handle) : handle === except)) continue
+      await this.delete(id)
+      ended++
+    }
+    return ended
+  }
+
+  /**
+   * A revocation list kept in this process (for the cookie store's revocable sessions in a
+   * single-process app, and for tests). Marks live as long as `set` asks, by this store's clock.
+   *
+   * @example
+   * ```ts
+   * const store = new CookieStore({ revocations: new MemoryStore().revocationList() })
+   * ```
+   */
+  revocationList(): RevocationList {
+    const marks = new Map<string, { mark: RevocationMark; expiresAt: number }>()
+    const clock = this.#clock
+    return {
+      async get(userId) {
+        const kept = marks.get(userId)
+        if (kept === undefined || kept.expiresAt <= clock()) return null
+        return { ...kept.mark }
+      },
+      async set(userId, mark, ttlMs) {
+        marks.set(userId, { mark: { ...mark }, expiresAt: ttlMs === null ? Number.POSITIVE_INFINITY : clock() + ttlMs })
+      },
+    }
+  }
+
+  /** Files `entry` under `owner` (or unfiles it), keeping the by-user index in step. */
+  #file(entry: Entry, owner: SessionOwner | undefined): void {
+    const before = entry.owner?.userId
+    if (before !== undefined && before !== owner?.userId) {
+      const ids = this.#byUser.get(before)
+      ids?.delete(entry.id)
+      if (ids?.size === 0) this.#byUser.delete(before)
+    }
+    entry.owner = owner === undefined ? undefined : copyOwner(owner)
+    if (owner !== undefined && before !== owner.userId) {
+      let ids = this.#byUser.get(owner.userId)
+      if (ids === undefined) this.#byUser.set(owner.userId, (ids = new Set()))
+      ids.add(entry.id)
+    }
+  }
+
   /** Why there is no live record for `id`: a marker within its window says; otherwise it expired. */
   #whyMissing(id: string, now: number): Missing {
     const marker = this.#markers.get(id)
@@ -280,14 +371,15 @@ export class MemoryStore implements SessionStore {
     return entry
   }
 
-  #insert(text: string, createdAt: number, absoluteExpiresAt: number | null, expiresAt: number): string {
+  #insert(text: string, createdAt: number, absoluteExpiresAt: number | null, expiresAt: number, owner: SessionOwner | undefined): string {
     this.#operationsSinceSweep++
     // 256 random bits make a collision practically impossible; checking costs nothing and keeps create NX.
     let id = randomId()
     while (this.#entries.has(id) || this.#markers.has(id)) id = randomId()
     const bytes = sizeOf(id, text)
     this.#refuseOversized(bytes)
-    const entry: Entry = { id, text, createdAt, absoluteExpiresAt, expiresAt, bytes, older: this.#newest, newer: undefined }
+    const entry: Entry = { id, text, createdAt, absoluteExpiresAt, expiresAt, bytes, owner: undefined, older: this.#newest, newer: undefined }
+    this.#file(entry, owner)
     this.#entries.set(id, entry)
     this.#append(entry)
     this.#bytes += bytes
@@ -296,6 +388,7 @@ export class MemoryStore implements SessionStore {
   }
 
   #remove(entry: Entry): void {
+    this.#file(entry, undefined)
     this.#entries.delete(entry.id)
     this.#unlink(entry)
     this.#bytes -= entry.bytes
@@ -381,6 +474,10 @@ export class MemoryStore implements SessionStore {
     this.#markers.set(oldId, marker)
     this.#markerQueue.push(marker)
   }
+}
+
+function copyOwner(owner: SessionOwner): SessionOwner {
+  return { userId: owner.userId, handle: owner.handle, lastSeenAt: owner.lastSeenAt, info: { ...owner.info } }
 }
 
 function sizeOf(id: string, text: string): number {
