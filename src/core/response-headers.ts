@@ -5,11 +5,6 @@ import type { Session } from './session.js'
  * A response that sets or clears the session cookie must never be stored by a shared cache.
  * Keeps a handler's own `no-store`, or its `private` unless it also says `public`/`s-maxage`;
  * replaces anything else with `no-store`.
- *
- * @example
- * ```ts
- * markNoStore(headers) // 'public, max-age=60' → 'no-store'; 'private, max-age=60' stays
- * ```
  */
 export function markNoStore(headers: HeaderView): void {
   const current = headers.get('cache-control')
@@ -24,11 +19,6 @@ export function markNoStore(headers: HeaderView): void {
 /**
  * Adds `Cookie` to `Vary` (a response that depends on the session depends on the cookie),
  * keeping the handler's entries and leaving `Vary: *` alone.
- *
- * @example
- * ```ts
- * varyOnCookie(headers) // 'Accept-Encoding' → 'Accept-Encoding, Cookie'
- * ```
  */
 export function varyOnCookie(headers: HeaderView): void {
   const current = headers.get('vary')

@@ -92,10 +92,6 @@ async function validate(key: string, value: unknown, schema: StandardSchemaV1): 
  * The one implementation of {@link Session}. The manager reads its internal fields when it
  * commits; user code only ever sees the `Session` interface.
  *
- * @example
- * ```ts
- * const session = new SessionHandle(manager, readCookie(header, 'id')) // what manager.begin() does
- * ```
  * @internal
  */
 export class SessionHandle<Data extends object = RegisteredData> implements Session<Data> {

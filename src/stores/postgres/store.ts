@@ -147,11 +147,6 @@ export class PostgresStore implements SessionStore {
   /**
    * The record, or `null` when absent, expired (by the database clock), a renew's forwarding
    * marker, or unreadable.
-   *
-   * @example
-   * ```ts
-   * const record = await store.load(id)
-   * ```
    */
   async load(id: string): Promise<SessionRecord | null> {
     const result = await this.#run('load', (query) => query(this.#queries.load([storageKey(id)])))
@@ -162,11 +157,6 @@ export class PostgresStore implements SessionStore {
   /**
    * Inserts a new record under a fresh id (a plain INSERT: never overwrites; retries on the rare
    * unique violation with another id).
-   *
-   * @example
-   * ```ts
-   * const id = await store.create({ data: { a: 1 }, createdAt: Date.now(), absoluteExpiresAt: null }, 60_000)
-   * ```
    */
   async create(record: SessionRecord, ttlMs: number): Promise<string> {
     checkTtl('create', ttlMs)
@@ -187,11 +177,6 @@ export class PostgresStore implements SessionStore {
   /**
    * Applies the change set to a live record in one UPDATE and moves its expiry to
    * `least(now() + ttl, absolute_expires_at)`. `GONE` when there is no live record.
-   *
-   * @example
-   * ```ts
-   * await store.apply(id, { clear: false, set: { n: 2 }, remove: [] }, 60_000)
-   * ```
    */
   async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
     checkTtl('apply', ttlMs)
@@ -202,11 +187,6 @@ export class PostgresStore implements SessionStore {
 
   /**
    * Moves a live record's expiry as `apply` does, data untouched.
-   *
-   * @example
-   * ```ts
-   * await store.touch(id, 60_000)
-   * ```
    */
   async touch(id: string, ttlMs: number): Promise<string | Gone> {
     checkTtl('touch', ttlMs)
@@ -220,11 +200,6 @@ export class PostgresStore implements SessionStore {
    * Moves the record to a new id with the changes applied, keeping `createdAt` and
    * `absoluteExpiresAt`, in one statement; the old row becomes a 60-second forwarding marker that
    * `delete` follows. `GONE` when there is no live record.
-   *
-   * @example
-   * ```ts
-   * const newId = await store.renew(id, { clear: false, set: { user: 'ada' }, remove: [] }, 60_000)
-   * ```
    */
   async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Gone> {
     checkTtl('renew', ttlMs)
@@ -246,11 +221,6 @@ export class PostgresStore implements SessionStore {
   /**
    * Deletes the record; when the id was renewed within the last 60 s, deletes its successor too.
    * Idempotent.
-   *
-   * @example
-   * ```ts
-   * await store.delete(id)
-   * ```
    */
   async delete(id: string): Promise<void> {
     await this.#run('delete', async (query) => {

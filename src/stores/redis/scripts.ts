@@ -2,11 +2,6 @@ import { createHash } from 'node:crypto'
 
 /**
  * A Lua script and its SHA-1, so the store can send `EVALSHA` first and fall back to `EVAL`.
- *
- * @example
- * ```ts
- * await redis.sendCommand(['EVALSHA', APPLY.sha, '1', key, ...args])
- * ```
  */
 export interface Script {
   readonly name: string
@@ -78,11 +73,6 @@ end
  * `create`: KEYS[1] the new key; ARGV ttl, createdAt, absoluteExpiresAt or '', then field/value
  * pairs. HSET has no NX, so the EXISTS check inside the script is what makes create never overwrite.
  * Returns 1, or 0 when the key exists (the caller retries with a new id).
- *
- * @example
- * ```ts
- * await send('EVALSHA', [CREATE.sha, '1', key, '60000', String(Date.now()), '', 'd:a', '1'])
- * ```
  */
 export const CREATE = script(
   'create',
@@ -102,11 +92,6 @@ return 1
 /**
  * `apply`: KEYS[1]; ARGV ttl, clear, n, removals, set pairs. Returns 1, or 0 (GONE) when the
  * record is missing, expired, a forwarding marker or not ours; it never creates anything.
- *
- * @example
- * ```ts
- * await send('EVALSHA', [APPLY.sha, '1', key, '60000', '0', '1', 'd:old', 'd:new', '2'])
- * ```
  */
 export const APPLY = script(
   'apply',
@@ -120,11 +105,6 @@ return 1
 
 /**
  * `touch`: KEYS[1]; ARGV ttl. Moves the expiry only. Returns 1, or 0 (GONE).
- *
- * @example
- * ```ts
- * await send('EVALSHA', [TOUCH.sha, '1', key, '60000'])
- * ```
  */
 export const TOUCH = script(
   'touch',
@@ -140,11 +120,6 @@ return 1
  * Moves the record with RENAME (createdAt and the absolute cap travel with it), applies the changes,
  * and leaves under the old key a marker holding only the new key, for {@link FORWARD_TTL_MS}.
  * Returns 1, 0 (GONE) or -1 when the new key is taken (the caller retries with a new id).
- *
- * @example
- * ```ts
- * await send('EVALSHA', [RENEW.sha, '2', oldKey, newKey, '60000', '0', '0'])
- * ```
  */
 export const RENEW = script(
   'renew',
@@ -164,11 +139,6 @@ return 1
  * `delete`: KEYS[1]. Deletes the key and follows forwarding markers (a few hops, for renews in
  * quick succession), so a purge right after a renew still ends the session. The marker's target
  * shares the hash tag, so it lives in the same slot. Always returns 1.
- *
- * @example
- * ```ts
- * await send('EVALSHA', [DELETE.sha, '1', key])
- * ```
  */
 export const DELETE = script(
   'delete',
