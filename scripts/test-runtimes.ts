@@ -1,13 +1,15 @@
 /**
- * `npm run test:runtimes`: runs the portable suite on Node, Bun, Deno and workerd, checks that
- * cookies sealed by one crypto implementation open under the other, and runs the core's vitest
+ * `npm run test:runtimes`: installs the runtime matrix's package (test/runtimes: Bun, Deno and
+ * workerd through miniflare), then runs the portable suite on Node, Bun, Deno and workerd, checks
+ * that cookies sealed by one crypto implementation open under the other, and runs the core's vitest
  * files under `bun test`. Prints a line per step and exits non-zero if any failed. A runtime whose
  * binary is missing is skipped with a warning, except under `CI=true`, where it fails the run.
  *
  * @example
  * ```sh
- * npx tsx scripts/test-runtimes.ts            # every runtime
- * npx tsx scripts/test-runtimes.ts deno workerd
+ * npm run test:runtimes                        # install, then every runtime
+ * npm run test:runtimes -- deno workerd         # install, then these two
+ * npx tsx scripts/test-runtimes.ts deno         # already installed: run only
  * ```
  *
  * @module

@@ -26,11 +26,6 @@ const identity = (text: string): string => text
  * does not hide ours, only spaces and tabs are trimmed (never U+00A0, so `\u00a0id` is not `id`),
  * names are compared exactly, and the first cookie of the name wins. Values are not
  * percent-decoded: ours never contain `%`, so a value that does simply fails to verify.
- *
- * @example
- * ```ts
- * readCookie('a=1; id=e1.xyz; id=other', 'id') // 'e1.xyz'
- * ```
  */
 export function readCookie(header: string | null | undefined, name: string): string | undefined {
   if (!header || header.indexOf(name) === -1) return undefined
@@ -41,12 +36,6 @@ export function readCookie(header: string | null | undefined, name: string): str
  * Renders the attribute part of the session cookie once with the `cookie` package (which also
  * validates it), so each response only concatenates strings. The package writes `Max-Age` right
  * after the value, which is where {@link SetCookieWriter.session} puts it.
- *
- * @example
- * ```ts
- * const writer = setCookieWriter({ name: 'id', secure: true, httpOnly: true, sameSite: 'lax', path: '/', domain: undefined, partitioned: false })
- * writer.session('v', 60) // 'id=v; Max-Age=60; Path=/; HttpOnly; Secure; SameSite=Lax'
- * ```
  */
 export function setCookieWriter(attributes: CookieAttributes): SetCookieWriter {
   const { name, ...rest } = attributes

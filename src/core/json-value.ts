@@ -8,12 +8,6 @@ const UNSAFE_STRING = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uD
 
 /**
  * True when `text` would mean the same on every backend: no NUL, no lone surrogate.
- *
- * @example
- * ```ts
- * isPortableString('🧥') // true
- * isPortableString('a\u0000b') // false: PostgreSQL's jsonb refuses NUL
- * ```
  */
 export function isPortableString(text: string): boolean {
   return !UNSAFE_STRING.test(text)
@@ -70,12 +64,6 @@ function fail(key: string, path: string, what: string): never {
  * Checks that `value` survives `JSON.stringify` → `JSON.parse` unchanged in meaning and returns a
  * deep copy of it, so later mutation of the caller's object cannot change the session behind its
  * back. Throws {@link SessionValueError} naming the offending path otherwise.
- *
- * @example
- * ```ts
- * toJsonValue('cart', { items: [1, 2] }) // → a copy
- * toJsonValue('cart', { at: new Date() }) // throws: the value at cart.at is a Date instance …
- * ```
  */
 export function toJsonValue(key: string, value: unknown): Json {
   if (!isPortableString(key)) fail(key, 'the key', 'a string holding NUL or a lone surrogate')
@@ -141,11 +129,6 @@ function copy(key: string, value: unknown, path: string, seen: Set<object>, abov
 /**
  * Sets `target[name] = value` as an own data property, even for `__proto__`, where a plain
  * assignment would change the object's prototype instead.
- *
- * @example
- * ```ts
- * defineOwn(data, '__proto__', 1) // data has an own key "__proto__"; Object.prototype untouched
- * ```
  */
 export function defineOwn(target: Record<string, Json>, name: string, value: Json): void {
   if (name === '__proto__') {

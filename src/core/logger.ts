@@ -15,11 +15,6 @@ export interface Logger {
 /**
  * A short, non-reversible fingerprint of a secret-bearing value (32-bit FNV-1a), so logs can tell
  * two cookies apart without holding either.
- *
- * @example
- * ```ts
- * logger.debug(`cloakroom: rejected session cookie ${fingerprint(value)}`)
- * ```
  */
 export function fingerprint(value: string): string {
   let hash = 0x811c9dc5

@@ -103,10 +103,6 @@ export function sessionFailure(session: Session<object>): CloakroomError | undef
 /**
  * The manager, parameterised by the crypto implementation the entry point picked.
  *
- * @example
- * ```ts
- * const manager = new Manager({ store, keys }, cryptoProvider) // what createSessionManager() does
- * ```
  * @internal
  */
 export class Manager<Data extends object = RegisteredData> implements SessionManager<Data>, SessionBackend {
@@ -392,11 +388,6 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
  * Builds a manager with the given crypto implementation. The package entry points call this with
  * the implementation their export condition picked; users call `createSessionManager`.
  *
- * @example
- * ```ts
- * import { cryptoProvider } from '#crypto'
- * export const createSessionManager = (options: SessionOptions) => createManager(options, cryptoProvider)
- * ```
  * @internal
  */
 export function createManager<Data extends object = RegisteredData>(options: SessionOptions, provider: CryptoProvider): SessionManager<Data> {

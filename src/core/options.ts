@@ -261,12 +261,6 @@ const consoleLogger: Logger = {
 /**
  * Fills in the secure defaults and checks every option, throwing a {@link ConfigError} that
  * names the fix for anything that cannot work.
- *
- * @example
- * ```ts
- * resolveOptions({ store, keys: [key], cookie: { sameSite: 'none', secure: false } })
- * // throws: cookie.sameSite 'none' requires cookie.secure: true …
- * ```
  */
 export function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw new ConfigError('options must be an object with at least store and keys')

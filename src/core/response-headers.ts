@@ -65,11 +65,6 @@ export function markNoStore(headers: HeaderView): void {
 /**
  * Adds `Cookie` to `Vary` (a response that depends on the session depends on the cookie),
  * keeping the handler's entries and leaving `Vary: *` alone.
- *
- * @example
- * ```ts
- * varyOnCookie(headers) // 'Accept-Encoding' → 'Accept-Encoding, Cookie'
- * ```
  */
 export function varyOnCookie(headers: HeaderView): void {
   const current = headers.get('vary')

@@ -10,21 +10,11 @@
 /**
  * Version tag of an encrypted (AES-256-GCM) value. The tag maps to exactly one suite: a value never
  * picks its own algorithm, so there is nothing to downgrade.
- *
- * @example
- * ```ts
- * value.startsWith(`${PRIVATE_VERSION}.`) // an encrypted cookie value
- * ```
  */
 export const PRIVATE_VERSION = 'e1'
 
 /**
  * Version tag of a signed (HMAC-SHA256) value.
- *
- * @example
- * ```ts
- * value.startsWith(`${SIGNED_VERSION}.`) // a signed cookie value
- * ```
  */
 export const SIGNED_VERSION = 's1'
 
@@ -32,48 +22,33 @@ export const SIGNED_VERSION = 's1'
  * Values longer than this are refused before any decoding or cryptography: browsers keep about
  * 4 KiB per cookie, so anything longer is not ours, and refusing it early bounds the work an
  * attacker can ask for.
- *
- * @example
- * ```ts
- * if (value.length > MAX_SEALED_LENGTH) return null
- * ```
  */
 export const MAX_SEALED_LENGTH = 8192
 
 /**
- * Sizes in bytes of the key id, the GCM nonce and tag, the HMAC and each HKDF subkey; a key id is
- * written as {@link KID_LENGTH} base64url characters.
- *
- * @example
- * ```ts
- * box.subarray(0, NONCE_BYTES) // the nonce of an e1 box
- * ```
+ * Bytes of a key id, derived from the secret through HKDF; written as {@link KID_LENGTH} base64url
+ * characters.
  */
 export const KID_BYTES = 6
-/** @see {@link KID_BYTES} @example `parts[1].length === KID_LENGTH` */
+/** Characters of a key id written in base64url. */
 export const KID_LENGTH = 8
-/** @see {@link KID_BYTES} @example `box.subarray(0, NONCE_BYTES)` */
+/** Bytes of the AES-GCM nonce at the front of an e1 box. */
 export const NONCE_BYTES = 12
-/** @see {@link KID_BYTES} @example `box.subarray(box.length - TAG_BYTES)` */
+/** Bytes of the AES-GCM tag at the end of an e1 box. */
 export const TAG_BYTES = 16
-/** @see {@link KID_BYTES} @example `mac.length === MAC_BYTES` */
+/** Bytes of the HMAC-SHA256 tag of an s1 value. */
 export const MAC_BYTES = 32
-/** @see {@link KID_BYTES} @example `hkdfSync('sha256', secret, salt, INFO_AES_GCM, SUBKEY_BYTES)` */
+/** Bytes of each HKDF subkey. */
 export const SUBKEY_BYTES = 32
 
 /**
  * HKDF-SHA256 `info` strings (salt empty): one derivation per purpose, so no subkey ever serves two
  * algorithms, and the key id reveals nothing about either subkey.
- *
- * @example
- * ```ts
- * const kid = encodeBase64url(hkdf(secret, INFO_KEY_ID, KID_BYTES))
- * ```
  */
 export const INFO_KEY_ID = 'cloakroom v1 key id'
-/** @see {@link INFO_KEY_ID} @example `hkdf(secret, INFO_AES_GCM, SUBKEY_BYTES)` */
+/** HKDF `info` of the AES-256-GCM subkey (see {@link INFO_KEY_ID}). */
 export const INFO_AES_GCM = 'cloakroom v1 aes-256-gcm'
-/** @see {@link INFO_KEY_ID} @example `hkdf(secret, INFO_HMAC, SUBKEY_BYTES)` */
+/** HKDF `info` of the HMAC-SHA256 subkey (see {@link INFO_KEY_ID}). */
 export const INFO_HMAC = 'cloakroom v1 hmac-sha256'
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
@@ -84,11 +59,6 @@ const utf8 = new TextEncoder()
 
 /**
  * Encodes bytes as base64url without padding (RFC 4648 §5).
- *
- * @example
- * ```ts
- * encodeBase64url(new Uint8Array([251, 255])) // '-_8'
- * ```
  */
 export function encodeBase64url(bytes: Uint8Array): string {
   let out = ''
@@ -115,12 +85,6 @@ export function encodeBase64url(bytes: Uint8Array): string {
  * encoding, so a value cannot be altered in ways that leave its bytes (and its MAC) intact.
  *
  * @returns the bytes, or `null` when `text` is not canonical base64url.
- * @example
- * ```ts
- * decodeBase64url('-_8') // Uint8Array [251, 255]
- * decodeBase64url('-_9') // null: non-zero trailing bits
- * decodeBase64url('+/8') // null: standard alphabet
- * ```
  */
 export function decodeBase64url(text: string): Uint8Array | null {
   const n = text.length
@@ -163,11 +127,6 @@ function sextet(text: string, i: number): number {
 
 /**
  * UTF-8 bytes of a string.
- *
- * @example
- * ```ts
- * utf8Bytes('é') // Uint8Array [195, 169]
- * ```
  */
 export function utf8Bytes(text: string): Uint8Array {
   return utf8.encode(text)
@@ -177,11 +136,6 @@ export function utf8Bytes(text: string): Uint8Array {
  * Concatenates fields, each preceded by its byte length as 4 bytes big-endian. Without the
  * prefixes, `("a", "bc")` and `("ab", "c")` would be the same bytes, and a value could move
  * between two cookies whose names share a prefix (Tornado's v1 signed cookies had that flaw).
- *
- * @example
- * ```ts
- * lengthPrefixed([utf8Bytes('e1')]) // Uint8Array [0, 0, 0, 2, 101, 49]
- * ```
  */
 export function lengthPrefixed(fields: readonly Uint8Array[]): Uint8Array {
   let size = 0
@@ -201,11 +155,6 @@ export function lengthPrefixed(fields: readonly Uint8Array[]): Uint8Array {
  * What the AEAD authenticates besides the plaintext (private mode), or what the MAC covers before
  * the plaintext (signed mode): version, key id and cookie name, each length-prefixed. Binding the
  * cookie name means a value sealed for one cookie never opens as another.
- *
- * @example
- * ```ts
- * const aad = boundContext('e1', kid, 'id')
- * ```
  */
 export function boundContext(version: string, kid: string, cookieName: string): Uint8Array {
   return lengthPrefixed([utf8Bytes(version), utf8Bytes(kid), utf8Bytes(cookieName)])
@@ -213,11 +162,6 @@ export function boundContext(version: string, kid: string, cookieName: string): 
 
 /**
  * The parts of an `e1` value, decoded and checked for shape (not yet for authenticity).
- *
- * @example
- * ```ts
- * const { kid, box }: PrivateParts = parsePrivate(value)!
- * ```
  */
 export interface PrivateParts {
   kid: string
@@ -227,11 +171,6 @@ export interface PrivateParts {
 
 /**
  * The parts of an `s1` value, decoded and checked for shape (not yet for authenticity).
- *
- * @example
- * ```ts
- * const { kid, payload, mac }: SignedParts = parseSigned(value)!
- * ```
  */
 export interface SignedParts {
   kid: string
@@ -244,12 +183,6 @@ export interface SignedParts {
  * Splits an `e1` value into key id and sealed box, or `null` when its shape is wrong: too long,
  * another version, another number of parts, a key id of the wrong length, bad base64url, or a box
  * too short to hold a nonce and a tag.
- *
- * @example
- * ```ts
- * const parts = parsePrivate(cookieValue)
- * if (parts) ring.get(parts.kid)
- * ```
  */
 export function parsePrivate(value: unknown): PrivateParts | null {
   const parts = split(value, 3, PRIVATE_VERSION)
@@ -263,12 +196,6 @@ export function parsePrivate(value: unknown): PrivateParts | null {
  * Splits an `s1` value into key id, payload and MAC, or `null` when its shape is wrong: too long,
  * another version, another number of parts, a key id of the wrong length, bad base64url, or a MAC
  * that is not exactly 32 bytes.
- *
- * @example
- * ```ts
- * const parts = parseSigned(cookieValue)
- * if (parts) ring.get(parts.kid)
- * ```
  */
 export function parseSigned(value: unknown): SignedParts | null {
   const parts = split(value, 4, SIGNED_VERSION)
@@ -291,11 +218,6 @@ function split(value: unknown, count: number, version: string): string[] | null 
 
 /**
  * The wire form of an encrypted value.
- *
- * @example
- * ```ts
- * formatPrivate(kid, box) // 'e1.<kid>.<box>'
- * ```
  */
 export function formatPrivate(kid: string, box: Uint8Array): string {
   return `${PRIVATE_VERSION}.${kid}.${encodeBase64url(box)}`
@@ -303,11 +225,6 @@ export function formatPrivate(kid: string, box: Uint8Array): string {
 
 /**
  * The wire form of a signed value.
- *
- * @example
- * ```ts
- * formatSigned(kid, utf8Bytes('hello'), mac) // 's1.<kid>.aGVsbG8.<mac>'
- * ```
  */
 export function formatSigned(kid: string, payload: Uint8Array, mac: Uint8Array): string {
   return `${SIGNED_VERSION}.${kid}.${encodeBase64url(payload)}.${encodeBase64url(mac)}`

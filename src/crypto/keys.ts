@@ -18,12 +18,6 @@ export function generateKey(): string {
  * The key material of a secret: a string is taken as its UTF-8 bytes (so a key from
  * {@link generateKey} is used as its 43 characters, not decoded), a `Uint8Array` as is. No entropy
  * is guessed: the caller checks the length.
- *
- * @example
- * ```ts
- * keyBytes('correct horse battery staple, and then some more') // its UTF-8 bytes
- * keyBytes(new Uint8Array(32)) // the same array
- * ```
  */
 export function keyBytes(secret: string | Uint8Array): Uint8Array {
   return typeof secret === 'string' ? utf8Bytes(secret) : secret

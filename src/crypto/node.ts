@@ -131,13 +131,6 @@ function signedSealer(ring: Map<string, RingKey>, newest: RingKey): CookieSealer
  * The `node:crypto` implementation (Node, Bun, Deno): synchronous throughout, so a request pays
  * no promise hop for its cookie. AES-256-GCM with a 12-byte random nonce, or HMAC-SHA256, under
  * subkeys derived with HKDF-SHA256 from each secret.
- *
- * @example
- * ```ts
- * const sealer = cryptoProvider.createSealer({ keys: [keyBytes(secret)], mode: 'private', cookieName: 'id' })
- * const value = sealer.seal('{"n":1}')   // 'e1.<kid>.<…>'
- * sealer.open(value)                     // { plaintext: '{"n":1}', stale: false }
- * ```
  */
 export const cryptoProvider: CryptoProvider = {
   name: 'node',

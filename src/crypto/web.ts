@@ -154,13 +154,6 @@ function decodeUtf8(bytes: Uint8Array): string | null {
  * The WebCrypto implementation, for workerd and other edge runtimes: only `crypto.subtle`,
  * `getRandomValues` and `TextEncoder`/`TextDecoder`, no `Buffer`. Subkeys are derived and imported
  * once per sealer; each seal and open then costs one WebCrypto call.
- *
- * @example
- * ```ts
- * const sealer = await cryptoProvider.createSealer({ keys: [keyBytes(secret)], mode: 'signed', cookieName: 'id' })
- * const value = await sealer.seal('{"n":1}')   // 's1.<kid>.eyJuIjoxfQ.<mac>'
- * await sealer.open(value)                     // { plaintext: '{"n":1}', stale: false }
- * ```
  */
 export const cryptoProvider: CryptoProvider = {
   name: 'web',

@@ -4,14 +4,6 @@ import { writeWebResponse } from './send-response.js'
 
 /**
  * What {@link holdResponseHead} asks of the session layer.
- *
- * @example
- * ```ts
- * const hooks: HoldHooks = {
- *   shouldHold: () => engine.pending(session),
- *   beforeHead: () => engine.commit(session, { status: res.statusCode, headers: nodeHeaderView(res) }),
- * }
- * ```
  */
 export interface HoldHooks {
   /**
@@ -62,16 +54,6 @@ const INVALID_REASON = /[^\t\x20-\x7e\x80-\xff]/
  *
  * The wrapped methods are never restored: middleware such as compression may have wrapped them in
  * turn, and putting ours back would silently drop theirs.
- *
- * @example
- * ```ts
- * const session = engine.begin(req.headers.cookie)
- * holdResponseHead(res, {
- *   shouldHold: () => engine.pending(session),
- *   beforeHead: () => engine.commit(session, { status: res.statusCode, headers: nodeHeaderView(res) }),
- * })
- * next()
- * ```
  */
 export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
   const reported: Reported = { headSent: false, ended: false, needDrain: false, previous: undefined }

@@ -8,13 +8,6 @@ import type { HeaderView } from '../core/engine.js'
  * `get` joins a multi-valued header with `', '` as `Headers.get` does (right for the headers the
  * manager reads: `Cache-Control`, `Vary`); `append` adds a line, so `Set-Cookie` lines are never
  * folded into one.
- *
- * @example
- * ```ts
- * const headers = nodeHeaderView(res)
- * headers.append('set-cookie', 'id=abc; Path=/; HttpOnly')
- * headers.get('cache-control') // 'no-store' or null
- * ```
  */
 export function nodeHeaderView(res: ServerResponse): HeaderView {
   return {

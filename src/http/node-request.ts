@@ -5,11 +5,6 @@ import type { Session } from '../core/session.js'
  * The request's `Cookie` header as one string. Node already joins repeated `Cookie` lines with
  * `'; '`; an array (from `joinDuplicateHeaders: false` setups or hand-built requests) is joined the
  * same way, so every cookie stays visible to the parser.
- *
- * @example
- * ```ts
- * const session = engine.begin(cookieHeaderOf(req))
- * ```
  */
 export function cookieHeaderOf(req: IncomingMessage): string | undefined {
   const value = req.headers.cookie as string | string[] | undefined
@@ -22,11 +17,6 @@ export function cookieHeaderOf(req: IncomingMessage): string | undefined {
  *
  * Methods the fetch standard forbids in a `Request` (`CONNECT`, `TRACE`, `TRACK`) are described as
  * `GET`, and a missing or unusable `Host` as `localhost`, since this is context, not a proxy.
- *
- * @example
- * ```ts
- * const replacement = await engine.commit(session, view, toWebRequest(req))
- * ```
  */
 export function toWebRequest(req: IncomingMessage): Request {
   const headers = new Headers()
@@ -73,12 +63,6 @@ type Carrying = IncomingMessage & { [SESSION]?: Session<object> }
  * Keeps the request's session on the request under a private symbol, for `getSession(req)`: it
  * survives another middleware reassigning `req.session`, and unlike a WeakMap from requests to
  * sessions it costs the garbage collector nothing extra (ephemerons are the expensive kind).
- *
- * @example
- * ```ts
- * attachSession(req, manager.begin(cookieHeaderOf(req)))
- * attachedSession(req) // the same session
- * ```
  */
 export function attachSession(req: IncomingMessage, session: Session<object>): void {
   ;(req as Carrying)[SESSION] = session
@@ -86,12 +70,6 @@ export function attachSession(req: IncomingMessage, session: Session<object>): v
 
 /**
  * The session {@link attachSession} put on the request, if any.
- *
- * @example
- * ```ts
- * const session = attachedSession(req)
- * if (session === undefined) throw new Error('mount the sessions middleware first')
- * ```
  */
 export function attachedSession(req: IncomingMessage): Session<object> | undefined {
   return (req as Carrying)[SESSION]

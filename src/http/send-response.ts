@@ -5,11 +5,6 @@ import { copyResponseHeaders } from './copy-response.js'
  * The two calls through which a web `Response`'s body reaches a `ServerResponse`. Usually the
  * response's own `write`/`end`; the head-holding wrapper passes the methods it captured, so a
  * replacement reply does not go back through the handler's (silenced) ones.
- *
- * @example
- * ```ts
- * const writer: BodyWriter = { write: (chunk) => res.write(chunk), end: () => void res.end() }
- * ```
  */
 export interface BodyWriter {
   write(chunk: Uint8Array): boolean
@@ -24,14 +19,6 @@ export interface BodyWriter {
  * Resolves once the reply has finished or the connection has closed (a client that went away is
  * not an error: the rest of the body is cancelled). Rejects only when the body stream itself fails;
  * the socket is destroyed first, since a reply cut short cannot be mended.
- *
- * @example
- * ```ts
- * const headers = new Headers({ 'content-type': 'text/plain' })
- * headers.append('set-cookie', 'a=1')
- * headers.append('set-cookie', 'b=2')
- * await sendWebResponse(res, new Response('hello', { status: 201, headers }))
- * ```
  */
 export function sendWebResponse(res: ServerResponse, response: Response): Promise<void> {
   return writeWebResponse(res, response, {
@@ -46,12 +33,6 @@ export function sendWebResponse(res: ServerResponse, response: Response): Promis
  * {@link sendWebResponse} with the body going through `writer` instead of `res.write`/`res.end`.
  * The head is set with `statusCode`, `statusMessage` and `setHeader`, and leaves with the first
  * body call, so Node computes `Content-Length: 0` for an empty body and chunks a streamed one.
- *
- * @example
- * ```ts
- * const write = res.write, end = res.end // captured before anyone wrapped them
- * await writeWebResponse(res, response, { write: (c) => write.call(res, c), end: () => end.call(res) })
- * ```
  */
 export async function writeWebResponse(res: ServerResponse, response: Response, writer: BodyWriter): Promise<void> {
   res.statusCode = response.status

@@ -1,11 +1,9 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Target } from './bundle.js'
 import { BEGIN } from './protocol.js'
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+import { hasMiniflare, loadMiniflare, runtimeBinary, runtimePackageMissing } from './runtime-package.js'
 
 /** How a CLI runtime runs a bundle: its binary and the arguments before the bundle's path. */
 interface Command {
@@ -13,28 +11,28 @@ interface Command {
   args: string[]
 }
 
-// The npm packages `bun` and `deno` install their binaries under node_modules/.bin; calling them
-// directly skips npx's start-up.
 const COMMANDS: Record<Exclude<Target, 'workerd'>, Command> = {
   node: { binary: process.execPath, args: [] },
-  bun: { binary: `${ROOT}node_modules/.bin/bun`, args: ['run'] },
-  deno: { binary: `${ROOT}node_modules/.bin/deno`, args: ['run', '-A', '--no-config'] },
+  bun: { binary: runtimeBinary('bun'), args: ['run'] },
+  deno: { binary: runtimeBinary('deno'), args: ['run', '-A', '--no-config'] },
 }
 
 /**
- * Why `target` cannot run here (its binary is missing), or `undefined` when it can.
+ * Why `target` cannot run here (the runtime package, or its binary in it, is missing), or
+ * `undefined` when it can. Node is always there.
  *
  * @example
  * ```ts
- * const missing = missingRuntime('bun') // 'bun: … not found; install the devDependency'
+ * const missing = missingRuntime('bun') // 'bun: the runtime package (Bun, Deno, workerd; about 300 MB) is not installed; …'
  * ```
  */
 export function missingRuntime(target: Target): string | undefined {
-  if (target === 'workerd') {
-    return existsSync(`${ROOT}node_modules/miniflare`) ? undefined : 'workerd: the miniflare package is not installed'
-  }
+  if (target === 'node') return undefined
+  const notInstalled = runtimePackageMissing()
+  if (notInstalled !== undefined) return `${target}: ${notInstalled}`
+  if (target === 'workerd') return hasMiniflare() ? undefined : 'workerd: miniflare is missing from the runtime package; reinstall it'
   const { binary } = COMMANDS[target]
-  return existsSync(binary) ? undefined : `${target}: ${binary} not found; install the ${target} devDependency`
+  return existsSync(binary) ? undefined : `${target}: ${binary} not found; reinstall the runtime package`
 }
 
 /**
@@ -82,7 +80,7 @@ export interface Workerd {
  * ```
  */
 export async function startWorkerd(file: string): Promise<Workerd> {
-  const { Miniflare } = await import('miniflare')
+  const Miniflare = await loadMiniflare()
   const miniflare = new Miniflare({
     modules: true,
     scriptPath: file,

@@ -4,6 +4,7 @@ import { bundleFor, type Bundle, type Target } from './bundle.js'
 import { openAcross, sealAcross, type ContentSecurity } from './cross-runtime.js'
 import { runCli, startWorkerd, type Workerd } from './launch.js'
 import type { SuiteReport } from './portable-suite.js'
+import { runtimeBinary } from './runtime-package.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -116,7 +117,7 @@ export interface BunTestReport {
 export function runBunTest(timeoutMs = 60_000): Promise<BunTestReport> {
   return new Promise((resolve, reject) => {
     execFile(
-      `${ROOT}node_modules/.bin/bun`,
+      runtimeBinary('bun'),
       ['test', ...BUN_TEST_FILES],
       { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } },
       (error, stdout, stderr) => {

@@ -6,11 +6,6 @@ import { copyResponseHeaders, discardBody, isWebResponse } from '../../http/copy
  * would do after `onSend`) and returns its body; any other payload is returned as it is. Doing it
  * before the commit lets the session's `Cache-Control` and `Vary` merge with the Response's own
  * instead of being overwritten by them.
- *
- * @example
- * ```ts
- * const body = foldWebResponse(reply, payload) // new Response('hi', { status: 201 }) → its body stream
- * ```
  */
 export function foldWebResponse(reply: FastifyReply, payload: unknown): unknown {
   // A consumed body is Fastify's error to report, with its own message: leave it to Fastify.
@@ -24,11 +19,6 @@ export function foldWebResponse(reply: FastifyReply, payload: unknown): unknown 
  * Replaces the whole reply with `replacement` from inside `onSend`: the old payload is discarded,
  * every header the route set is removed, and the replacement's status, headers (each `Set-Cookie`
  * line apart) and body take their place. Returns the payload `onSend` must pass on.
- *
- * @example
- * ```ts
- * next(null, replaceReply(reply, payload, new Response(null, { status: 500, headers: { 'cache-control': 'no-store' } })))
- * ```
  */
 export function replaceReply(reply: FastifyReply, payload: unknown, replacement: Response): ReadableStream<Uint8Array> | null {
   discardBody(payload)

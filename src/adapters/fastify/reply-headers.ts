@@ -5,11 +5,6 @@ import type { HeaderView } from '../../core/engine.js'
  * A {@link HeaderView} over a Fastify reply, so the session manager merges its `Set-Cookie`,
  * `Cache-Control` and `Vary` into the headers the route set with `reply.header()` (and those set
  * on `reply.raw`, which `getHeader` also sees).
- *
- * @example
- * ```ts
- * await manager.commit(session, { status: reply.statusCode, headers: replyHeaderView(reply) })
- * ```
  */
 export function replyHeaderView(reply: FastifyReply): HeaderView {
   return {

@@ -10,11 +10,6 @@ import { copyResponseHeaders, discardBody } from '../../http/copy-response.js'
  *
  * The order matters: headers first, because `ctx.body = null` on a JSON response turns into the
  * string `'null'`; the body before the status, because a null body sets 204.
- *
- * @example
- * ```ts
- * replaceResponse(ctx, new Response(null, { status: 500, headers: { 'cache-control': 'no-store' } }))
- * ```
  */
 export function replaceResponse(ctx: ExtendableContext, replacement: Response): void {
   const old: unknown = ctx.body

@@ -99,11 +99,6 @@ export class CookieStore implements SessionStore {
 
   /**
    * Parses the value; `null` when it is malformed, of another version, or past its embedded expiry.
-   *
-   * @example
-   * ```ts
-   * const record = await store.load(unsealedCookieValue)
-   * ```
    */
   async load(id: string): Promise<SessionRecord | null> {
     const envelope = live(id)
@@ -115,11 +110,6 @@ export class CookieStore implements SessionStore {
 
   /**
    * Serializes the record with its expiry; the result is the cookie's (unsealed) value.
-   *
-   * @example
-   * ```ts
-   * const value = await store.create({ data: { counter: 1 }, createdAt: Date.now(), absoluteExpiresAt: null }, 86_400_000)
-   * ```
    */
   async create(record: SessionRecord, ttlMs: number): Promise<string> {
     return encode(record.data, record.createdAt, record.absoluteExpiresAt, ttlMs, record.owner)
@@ -128,11 +118,6 @@ export class CookieStore implements SessionStore {
   /**
    * Applies the change set and returns the new value with a moved expiry; `EXPIRED` when the value
    * is malformed or expired (a stateless store can never know of a purge or a renew).
-   *
-   * @example
-   * ```ts
-   * const value = await store.apply(previous, { clear: false, set: { counter: 2 }, remove: [] }, 86_400_000)
-   * ```
    */
   async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Expired> {
     const envelope = live(id)
@@ -144,11 +129,6 @@ export class CookieStore implements SessionStore {
   /**
    * The same as `apply`: `createdAt` and `absoluteExpiresAt` are kept, and the manager's fresh seal
    * makes the new cookie differ from the old one. The old value is not revoked.
-   *
-   * @example
-   * ```ts
-   * const value = await store.renew(previous, { clear: false, set: { user: 'ferris' }, remove: [] }, 86_400_000)
-   * ```
    */
   async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Expired> {
     return this.apply(id, changes, ttlMs)
@@ -156,11 +136,6 @@ export class CookieStore implements SessionStore {
 
   /**
    * Returns the value with a moved expiry; `EXPIRED` when malformed or expired.
-   *
-   * @example
-   * ```ts
-   * const value = await store.touch(previous, 86_400_000)
-   * ```
    */
   async touch(id: string, ttlMs: number): Promise<string | Expired> {
     const envelope = live(id)
@@ -171,11 +146,6 @@ export class CookieStore implements SessionStore {
   /**
    * Does nothing: the server holds nothing to delete. The manager's removal cookie is what ends
    * the session in the browser.
-   *
-   * @example
-   * ```ts
-   * await store.delete(value) // resolves; a copy of `value` still loads until it expires
-   * ```
    */
   async delete(_id: string): Promise<void> {}
 }

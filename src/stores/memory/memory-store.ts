@@ -154,11 +154,6 @@ export class MemoryStore implements SessionStore {
 
   /**
    * The record, or `null` when absent or expired; counts as use for the LRU order.
-   *
-   * @example
-   * ```ts
-   * const record = await store.load(id)
-   * ```
    */
   async load(id: string): Promise<SessionRecord | null> {
     const entry = this.#live(id, this.#clock())
@@ -171,11 +166,6 @@ export class MemoryStore implements SessionStore {
 
   /**
    * Stores a new record under a fresh id.
-   *
-   * @example
-   * ```ts
-   * const id = await store.create({ data: { counter: 1 }, createdAt: Date.now(), absoluteExpiresAt: null }, 86_400_000)
-   * ```
    */
   async create(record: SessionRecord, ttlMs: number): Promise<string> {
     const text = encode(record.data)
@@ -186,11 +176,6 @@ export class MemoryStore implements SessionStore {
   /**
    * Applies the change set and moves the expiry; without a live record, `GONE` (deleted moments
    * ago), `RENEWED` (renewed away moments ago) or `EXPIRED`.
-   *
-   * @example
-   * ```ts
-   * await store.apply(id, { clear: false, set: { counter: 2 }, remove: [] }, 86_400_000)
-   * ```
    */
   async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
     const now = this.#clock()
@@ -213,11 +198,6 @@ export class MemoryStore implements SessionStore {
    * Moves the record to a new id with the changes applied, keeping `createdAt` and
    * `absoluteExpiresAt`; the old id answers nothing at once, but `delete(oldId)` still reaches the
    * new record for 60 s.
-   *
-   * @example
-   * ```ts
-   * const newId = await store.renew(id, { clear: false, set: { user: 'ferris' }, remove: [] }, 86_400_000)
-   * ```
    */
   async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
     const now = this.#clock()
@@ -233,11 +213,6 @@ export class MemoryStore implements SessionStore {
 
   /**
    * Moves the expiry as `apply` does with no changes.
-   *
-   * @example
-   * ```ts
-   * await store.touch(id, 86_400_000)
-   * ```
    */
   async touch(id: string, ttlMs: number): Promise<string | Missing> {
     const now = this.#clock()
@@ -251,11 +226,6 @@ export class MemoryStore implements SessionStore {
   /**
    * Ends the session, following renew's forwarding markers within their window; idempotent. Every
    * id it ends keeps a purge marker for 60 s, so a write racing the logout answers `GONE`.
-   *
-   * @example
-   * ```ts
-   * await store.delete(id)
-   * ```
    */
   async delete(id: string): Promise<void> {
     const now = this.#clock()

@@ -4,11 +4,6 @@ import type { PgPool, PgPoolClient, PgQuery, PgResult } from './types.js'
 
 /**
  * Runs queries on one pooled connection within a single deadline.
- *
- * @example
- * ```ts
- * const rows = await withConnection(pool, 2000, 'load', (query) => query({ text: 'SELECT 1' }))
- * ```
  */
 export type RunQuery = (query: PgQuery) => Promise<PgResult>
 
@@ -24,11 +19,6 @@ const ignore = (): void => {}
  * `query_timeout` does not cover the wait for a connection and leaves the statement running on the
  * server, so this races one timer instead. On expiry the connection is closed and its statement is
  * cancelled on the server (best effort), so a timed-out write does not land later.
- *
- * @example
- * ```ts
- * const result = await withConnection(pool, 2000, 'touch', (query) => query({ text: sql.touch, values }))
- * ```
  */
 export async function withConnection<T>(
   pool: PgPool,

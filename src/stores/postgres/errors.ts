@@ -31,11 +31,6 @@ function classify(error: unknown): StoreErrorKind {
 
 /**
  * Whether an error means the connection itself is gone (so it must not go back to the pool).
- *
- * @example
- * ```ts
- * client.release(isConnectionLost(error) ? error : undefined)
- * ```
  */
 export function isConnectionLost(error: unknown): boolean {
   return classify(error) === 'unavailable'
@@ -53,11 +48,6 @@ const WHAT: Record<StoreErrorKind, string> = {
  * Wraps a driver error in a {@link StoreError}. The message names the operation, the class of
  * failure and the SQLSTATE or errno, never the driver's own text (which can quote a value); the
  * driver error stays reachable as `cause` for the application's logs.
- *
- * @example
- * ```ts
- * try { await client.query(q) } catch (e) { throw toStoreError('apply', e) }
- * ```
  */
 export function toStoreError(op: string, error: unknown): StoreError {
   if (error instanceof StoreError) return error

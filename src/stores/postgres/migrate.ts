@@ -6,11 +6,6 @@ import type { PgPool } from './types.js'
  * Creates the sessions table and its `expires_at` index if they are missing, in one transaction
  * under a transaction-scoped advisory lock, so that several instances starting at once queue
  * instead of colliding on PostgreSQL's catalog. The schema, when one is named, must already exist.
- *
- * @example
- * ```ts
- * await runMigration(pool, postgresStatements({ table: 'cloakroom_sessions' }), 30_000)
- * ```
  */
 export async function runMigration(pool: PgPool, sql: PostgresStatements, timeoutMs: number): Promise<void> {
   await withConnection(pool, timeoutMs, 'migrate', async (query) => {

@@ -15,12 +15,6 @@ const MIGRATE_LOCK_KEY = 7_166_204_561_437_952_112n
 
 /**
  * Every statement the store sends for one table, built once at construction from validated names.
- *
- * @example
- * ```ts
- * const sql = postgresStatements({ table: 'cloakroom_sessions' })
- * await client.query({ text: sql.load, values: [storageKey(id)] })
- * ```
  */
 export interface PostgresStatements {
   /** The DDL `migrate()` runs, statement by statement; `schema.sql` holds the same for the default table. */
@@ -38,11 +32,6 @@ export interface PostgresStatements {
 /**
  * Checks the names and builds the store's SQL. Throws a {@link ConfigError} naming the fix when a
  * name is not a plain identifier.
- *
- * @example
- * ```ts
- * postgresStatements({ table: 'sessions', schema: 'app' }).load // SELECT … FROM "app"."sessions" …
- * ```
  */
 export function postgresStatements(names: { table: string; schema?: string | undefined }): PostgresStatements {
   const { table, schema } = names

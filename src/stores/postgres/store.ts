@@ -160,11 +160,6 @@ export class PostgresStore implements SessionStore {
   /**
    * The record, or `null` when absent, expired (by the database clock), a renew's forwarding
    * marker, or unreadable.
-   *
-   * @example
-   * ```ts
-   * const record = await store.load(id)
-   * ```
    */
   async load(id: string): Promise<SessionRecord | null> {
     const result = await this.#run('load', (query) => query(this.#queries.load([storageKey(id)])))
@@ -175,11 +170,6 @@ export class PostgresStore implements SessionStore {
   /**
    * Inserts a new record under a fresh id (a plain INSERT: never overwrites; retries on the rare
    * unique violation with another id).
-   *
-   * @example
-   * ```ts
-   * const id = await store.create({ data: { a: 1 }, createdAt: Date.now(), absoluteExpiresAt: null }, 60_000)
-   * ```
    */
   async create(record: SessionRecord, ttlMs: number): Promise<string> {
     checkTtl('create', ttlMs)

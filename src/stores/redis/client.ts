@@ -62,12 +62,6 @@ export type RedisClientLike = NodeRedisClientLike | NodeRedisClusterLike | IoRed
 
 /**
  * The one raw-command path the store uses, whatever the client.
- *
- * @example
- * ```ts
- * const commander = toCommander(client)
- * await commander.send('EVALSHA', [sha, '1', key], key, false, 2000)
- * ```
  */
 export interface RedisCommander {
   /** Which client kind this is, for messages and tests. */
@@ -91,12 +85,6 @@ function isIoRedis(client: RedisClientLike): client is IoRedisLike {
 
 /**
  * Wraps any supported client in a {@link RedisCommander}, detecting its kind by shape.
- *
- * @example
- * ```ts
- * const commander = toCommander(await createClient().connect())
- * commander.kind // 'node-redis'
- * ```
  */
 export function toCommander(client: RedisClientLike): RedisCommander {
   // ioredis also has a `sendCommand` (taking a Command object), so look for its `call` first.

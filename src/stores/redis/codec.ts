@@ -14,11 +14,6 @@ function encodeValue(value: Json): string {
 
 /**
  * The field/value pairs of a record's data, as the scripts' ARGV tail.
- *
- * @example
- * ```ts
- * dataArgs({ a: 1 }) // ['d:a', '1']
- * ```
  */
 export function dataArgs(data: Readonly<Record<string, Json>>): string[] {
   const args: string[] = []
@@ -28,11 +23,6 @@ export function dataArgs(data: Readonly<Record<string, Json>>): string[] {
 
 /**
  * The ARGV of the apply and renew scripts: ttl, clear flag, removal count, removed fields, set pairs.
- *
- * @example
- * ```ts
- * changeArgs(60_000, { clear: false, set: { b: 2 }, remove: ['a'] }) // ['60000', '0', '1', 'd:a', 'd:b', '2']
- * ```
  */
 export function changeArgs(ttlMs: number, changes: ChangeSet): string[] {
   // A key both removed and set ends up set (remove runs first), so removing it is wasted work.
@@ -48,11 +38,6 @@ export function changeArgs(ttlMs: number, changes: ChangeSet): string[] {
 
 /**
  * A TTL in whole milliseconds, at least 1 (Redis refuses a zero or negative expiry window here).
- *
- * @example
- * ```ts
- * ttlArg(1500.7) // '1501'
- * ```
  */
 export function ttlArg(ttlMs: number): string {
   if (!Number.isFinite(ttlMs)) throw new StoreError('encode', 'ttlMs must be a finite number of milliseconds')
@@ -81,11 +66,6 @@ function pairs(reply: unknown): Iterable<[string, string]> | null {
 /**
  * Turns an HGETALL reply (flat array, `Map` under RESP3, or object) into a record. A missing hash,
  * a forwarding marker, or anything corrupt gives `null`: unreadable data is treated as absent.
- *
- * @example
- * ```ts
- * decodeRecord(['m:created', '1700000000000', 'd:a', '1']) // { data: { a: 1 }, createdAt: 1700000000000, absoluteExpiresAt: null }
- * ```
  */
 export function decodeRecord(reply: unknown): SessionRecord | null {
   const fields = pairs(reply)

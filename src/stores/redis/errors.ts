@@ -39,11 +39,6 @@ function describe(error: unknown): { name: string; code: string; message: string
 
 /**
  * Whether a Redis error is `NOSCRIPT` (the script cache was flushed, or this node never saw it).
- *
- * @example
- * ```ts
- * if (isNoScript(error)) await send('EVAL', [script.source, ...rest])
- * ```
  */
 export function isNoScript(error: unknown): boolean {
   return describe(error).message.startsWith('NOSCRIPT')
@@ -52,11 +47,6 @@ export function isNoScript(error: unknown): boolean {
 /**
  * Whether a Redis error says the key holds another type than a hash: data that is not ours, which
  * the store treats as absent.
- *
- * @example
- * ```ts
- * if (isWrongType(error)) return null
- * ```
  */
 export function isWrongType(error: unknown): boolean {
   return describe(error).message.startsWith('WRONGTYPE')
@@ -65,11 +55,6 @@ export function isWrongType(error: unknown): boolean {
 /**
  * Wraps a driver error in a {@link StoreError}. The message names the operation only: driver
  * messages can quote arguments, and arguments hold session keys and values.
- *
- * @example
- * ```ts
- * throw toStoreError(error, 'apply')
- * ```
  */
 export function toStoreError(error: unknown, operation: string): StoreError {
   if (error instanceof StoreError) return error
@@ -93,11 +78,6 @@ export function toStoreError(error: unknown, operation: string): StoreError {
  * wait for a reconnect), `'timeout'` when it is connected and Redis is silent. The work itself may
  * still complete later (ioredis cannot withdraw a sent command); its late result or error is
  * swallowed so it never becomes an unhandled rejection.
- *
- * @example
- * ```ts
- * const reply = await withDeadline(commander, 2000, 'load', (remaining) => commander.send('HGETALL', [key], key, true, remaining))
- * ```
  */
 export function withDeadline<T>(
   commander: RedisCommander,

@@ -9,12 +9,6 @@ const ID_PATTERN = /^([A-Za-z0-9_-]{6,8})\.[A-Za-z0-9_-]{22,128}$/
 /**
  * A new session id: `<tag>.<randomId()>`. The lineage tag is fresh unless given, and renew passes
  * the old id's tag so that the old and new keys share a Redis Cluster slot.
- *
- * @example
- * ```ts
- * const id = newSessionId()            // 'Xk3_a9Qp.q3J…'
- * const next = newSessionId(tagOf(id)) // same tag, new random part
- * ```
  */
 export function newSessionId(tag: string = randomId(TAG_BYTES)): string {
   return `${tag}.${randomId()}`
@@ -38,11 +32,6 @@ export function tagOf(id: string): string | null {
  * The Redis key of a session: `<prefix>{<tag>}<sha256(id)>`. The braces make the tag the Redis
  * Cluster hash tag; the same format is used standalone so data survives a move to a cluster. Only
  * the tag and a hash of the id reach Redis, never the id itself.
- *
- * @example
- * ```ts
- * redisKey('cloakroom:', id) // 'cloakroom:{Xk3_a9Qp}3q2…'
- * ```
  */
 export function redisKey(prefix: string, id: string, tag: string): string {
   return keyOfHash(prefix, tag, storageKey(id))

@@ -3,11 +3,6 @@ import { MARKER_WINDOW_MS } from '../../core/store.js'
 
 /**
  * A Lua script and its SHA-1, so the store can send `EVALSHA` first and fall back to `EVAL`.
- *
- * @example
- * ```ts
- * await redis.sendCommand(['EVALSHA', APPLY.sha, '1', key, ...args])
- * ```
  */
 export interface Script {
   readonly name: string
@@ -105,11 +100,6 @@ end
  * `create`: KEYS[1] the new key; ARGV ttl, createdAt, absoluteExpiresAt or '', then field/value
  * pairs. HSET has no NX, so the EXISTS check inside the script is what makes create never overwrite.
  * Returns 1, or 0 when the key exists (the caller retries with a new id).
- *
- * @example
- * ```ts
- * await send('EVALSHA', [CREATE.sha, '1', key, '60000', String(Date.now()), '', 'd:a', '1'])
- * ```
  */
 export const CREATE = script(
   'create',

@@ -75,11 +75,6 @@ export class RedisStore implements SessionStore {
 
   /**
    * Mints a new id; renew passes the old id's tag. Protected so a test can force a collision.
-   *
-   * @example
-   * ```ts
-   * class Colliding extends RedisStore { protected override newId() { return fixedId } }
-   * ```
    */
   protected newId(tag?: string): string {
     return newSessionId(tag)

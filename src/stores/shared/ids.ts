@@ -5,11 +5,6 @@ import { pooledRandomBytes } from '../../crypto/random.js'
 /**
  * A new session id for a server store: `bytes` bytes from the CSPRNG (default 32 = 256 bits),
  * base64url without padding (43 characters for 32 bytes).
- *
- * @example
- * ```ts
- * const id = randomId() // 'q3J…' (43 chars)
- * ```
  */
 export function randomId(bytes = 32): string {
   return encodeBase64url(pooledRandomBytes(bytes))
@@ -19,11 +14,6 @@ export function randomId(bytes = 32): string {
  * The key a server store files a record under: SHA-256 of the session id, base64url. The raw id
  * never reaches the backend, so a dump of Redis or a table yields no usable cookie, and a lookup's
  * timing says nothing about valid ids.
- *
- * @example
- * ```ts
- * await redis.hGetAll(prefix + storageKey(id))
- * ```
  */
 export function storageKey(id: string): string {
   return createHash('sha256').update(id).digest('base64url')

@@ -6,21 +6,11 @@ import type { SqliteDatabase } from './database.js'
  * The largest number of removed or set keys one `apply` statement carries; larger change sets are
  * merged in JavaScript (applyChanges) inside an IMMEDIATE transaction. It keeps each JSON function well under
  * SQLite's argument limit (127 on older builds) and the number of distinct statements small.
- *
- * @example
- * ```ts
- * const oneStatement = Object.keys(changes.set).length <= MAX_SQL_KEYS
- * ```
  */
 export const MAX_SQL_KEYS = 32
 
 /**
  * A change set laid out as SQL: the shape names the statement, the params fill it.
- *
- * @example
- * ```ts
- * const change: ChangeSql | null = changeSql({ clear: true, remove: [], set: { a: 1 } })
- * ```
  */
 export interface ChangeSql {
   /** Identifies the SQL text (clear flag and key counts), for the statement cache. */
@@ -34,11 +24,6 @@ export interface ChangeSql {
 /**
  * The JSON path of one top-level key. A quoted label escaped as a JSON string keeps `.`, `"`, `$`,
  * `[0]`, the empty string and emoji literal (SQLite decodes the escapes; see {@link supportsQuotedLabels}).
- *
- * @example
- * ```ts
- * jsonPath('a.b') // '$."a.b"'
- * ```
  */
 export function jsonPath(key: string): string {
   return '$.' + JSON.stringify(key)
@@ -49,12 +34,6 @@ export function jsonPath(key: string): string {
  * statement. Paths and values are bound parameters; only the key counts shape the SQL text.
  * `json_set` with `json(?)`, never `json_patch`: patch would deep-merge objects and delete keys set
  * to `null`, and a bare `?` would store JSON text as a string.
- *
- * @example
- * ```ts
- * changeSql({ clear: false, remove: ['a'], set: { b: 1 } })
- * // { shape: 'k1.1', expression: 'json_set(json_remove(data, ?), ?, json(?))', params: ['$."a"', '$."b"', '1'] }
- * ```
  */
 export function changeSql(changes: ChangeSet): ChangeSql | null {
   const setKeys = Object.keys(changes.set)
@@ -77,11 +56,6 @@ export function changeSql(changes: ChangeSet): ChangeSql | null {
  * Whether this SQLite decodes escapes inside quoted JSON path labels (recent releases do), so that
  * keys holding `"` or `\` address the right member. Checked once per store; without it every change
  * set is merged in JavaScript instead.
- *
- * @example
- * ```ts
- * const useSql = supportsQuotedLabels(db)
- * ```
  */
 export function supportsQuotedLabels(db: SqliteDatabase): boolean {
   const key = 'q"k\\.$'
@@ -98,11 +72,6 @@ export function supportsQuotedLabels(db: SqliteDatabase): boolean {
 
 /**
  * Whether this SQLite has the JSON functions at all (built in by default since 3.38).
- *
- * @example
- * ```ts
- * if (!hasJsonFunctions(db)) console.warn('JSON checks happen in JavaScript only')
- * ```
  */
 export function hasJsonFunctions(db: SqliteDatabase): boolean {
   try {

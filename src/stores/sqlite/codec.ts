@@ -4,11 +4,6 @@ import type { SessionRecord } from '../../core/store.js'
 
 /**
  * A live row as the store selects it.
- *
- * @example
- * ```ts
- * const row = statements.load.get(key, Date.now()) as SessionRow | undefined
- * ```
  */
 export interface SessionRow {
   data: unknown
@@ -19,11 +14,6 @@ export interface SessionRow {
 /**
  * Turns a row into a record, or `null` when the row cannot be one (invalid JSON, not an object,
  * non-numeric instants): corrupt data reads as "no session" rather than an error.
- *
- * @example
- * ```ts
- * decodeRow({ data: '{"a":1}', created_at: 1, absolute_expires_at: null }) // { data: { a: 1 }, … }
- * ```
  */
 export function decodeRow(row: SessionRow): SessionRecord | null {
   const data = decodeData(row.data)
@@ -36,11 +26,6 @@ export function decodeRow(row: SessionRow): SessionRecord | null {
 
 /**
  * Parses the `data` column: a JSON object, or `null` when it is anything else.
- *
- * @example
- * ```ts
- * decodeData('[1]') // null
- * ```
  */
 export function decodeData(text: unknown): Record<string, Json> | null {
   if (typeof text !== 'string') return null
@@ -56,11 +41,6 @@ export function decodeData(text: unknown): Record<string, Json> | null {
 /**
  * Serialises a value for SQLite, refusing what JSON cannot carry (the manager validates values
  * first; this guards stores used directly).
- *
- * @example
- * ```ts
- * encodeJson({ a: 1 }) // '{"a":1}'
- * ```
  */
 export function encodeJson(value: unknown): string {
   let text: string | undefined

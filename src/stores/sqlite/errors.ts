@@ -8,11 +8,6 @@ const UNAVAILABLE = /^SQLITE_(CANTOPEN|IOERR|NOTADB|CORRUPT|FULL|READONLY|PERM|A
  * `'timeout'`, a closed or unreadable database `'unavailable'`, the rest `'backend'`. The message
  * names the operation and SQLite's error code, never a key, id or value; the driver's error is the
  * `cause`.
- *
- * @example
- * ```ts
- * try { statement.run(key) } catch (error) { throw toStoreError('apply', error, 2000) }
- * ```
  */
 export function toStoreError(operation: string, error: unknown, timeoutMs: number): StoreError {
   if (error instanceof StoreError) return error

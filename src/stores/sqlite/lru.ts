@@ -1,12 +1,6 @@
 /**
  * A small least-recently-used map. The store's dynamic SQL varies with the shape of a change set,
  * so its prepared statements are kept here: hot shapes stay prepared, rare ones cannot pile up.
- *
- * @example
- * ```ts
- * const cache = new Lru<string, number>(2)
- * cache.set('a', 1); cache.set('b', 2); cache.set('c', 3) // 'a' is evicted
- * ```
  */
 export class Lru<K, V> {
   readonly #max: number

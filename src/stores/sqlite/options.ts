@@ -27,11 +27,6 @@ export interface SqliteStoreOptions {
 
 /**
  * The options with defaults filled in and checked.
- *
- * @example
- * ```ts
- * const { table, timeoutMs }: ResolvedSqliteOptions = resolveSqliteOptions({ db })
- * ```
  */
 export interface ResolvedSqliteOptions {
   db: SqliteDatabase
@@ -47,11 +42,6 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 
 /**
  * Fills in defaults and rejects options that cannot work, with a message naming the fix.
- *
- * @example
- * ```ts
- * resolveSqliteOptions({ db, table: 'my-sessions' }) // throws ConfigError
- * ```
  */
 export function resolveSqliteOptions(options: SqliteStoreOptions): ResolvedSqliteOptions {
   const { db, table = 'cloakroom_sessions', wal = true, timeoutMs = 2000, clock = () => Date.now() } = options

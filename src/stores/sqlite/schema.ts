@@ -2,11 +2,6 @@ import type { SqliteDatabase } from './database.js'
 
 /**
  * Double-quotes an identifier already checked by `resolveSqliteOptions`.
- *
- * @example
- * ```ts
- * quoteIdentifier('cloakroom_sessions') // '"cloakroom_sessions"'
- * ```
  */
 export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`
@@ -19,11 +14,6 @@ export function quoteIdentifier(name: string): string {
  *
  * The statements run in one IMMEDIATE transaction: a second process migrating the same file waits
  * for the write lock, then finds everything in place.
- *
- * @example
- * ```ts
- * createSchema(db, 'cloakroom_sessions')
- * ```
  */
 export function createSchema(db: SqliteDatabase, table: string): void {
   const quoted = quoteIdentifier(table)

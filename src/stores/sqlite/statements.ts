@@ -12,12 +12,6 @@ const MAX_FORWARD_HOPS = 8
 /**
  * The store's SQL, prepared once per store on first use (the table may not exist before
  * `migrate()`). Every instant is a bound parameter from the application's clock.
- *
- * @example
- * ```ts
- * const sql = new Statements(db, 'cloakroom_sessions', true)
- * sql.load.get(storageKey(id), Date.now())
- * ```
  */
 export class Statements {
   readonly #db: SqliteDatabase
