@@ -3,7 +3,7 @@ import type { CookieSealer, CryptoProvider, OpenedValue } from '../crypto/types.
 import { applyChanges } from './change-set.js'
 import { commitPurgeOnly, commitsAt } from './commit-rule.js'
 import type { ResponseView, SessionEngine } from './engine.js'
-import { CloakroomError, CookieTooLargeError, StoreError } from './errors.js'
+import { CloakroomError, ConfigError, CookieTooLargeError, StoreError } from './errors.js'
 import { MAX_VALUE_DEPTH, tooDeep } from './json-value.js'
 import { fingerprint, type Logger } from './logger.js'
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js'
@@ -11,7 +11,8 @@ import type { RegisteredData } from './register.js'
 import { commitToResponse, markNoStore, varyOnCookie } from './response-headers.js'
 import { REFUSED, SessionHandle, type CommitView, type OpenedCookie, type Refused, type Session, type SessionBackend } from './session.js'
 import { SessionStatus } from './status.js'
-import { EXPIRED, GONE, RENEWED, type Missing, type SessionRecord } from './store.js'
+import { EXPIRED, GONE, RENEWED, type Missing, type RevokeSelection, type SessionOwner, type SessionRecord, type UserSessionEntry } from './store.js'
+import { enforceSessionLimit, ownerChange, ownerOfNew, withOwner } from './accounts.js'
 
 /** Browsers drop a `Set-Cookie` line longer than this (name, value and attributes). */
 const MAX_SET_COOKIE_BYTES = 4096
@@ -44,6 +45,17 @@ export interface SessionManager<Data extends object = RegisteredData> extends Se
    * no response to carry the removal cookie).
    */
   handle(request: Request, handler: (session: Session<Data>) => Response | Promise<Response>): Promise<Response>
+  /**
+   * The live sessions filed under `userId` (see the `userKey` option), newest first: for an admin
+   * panel or a job outside a request. Throws a `ConfigError` where the store cannot list (the cookie store).
+   */
+  listUserSessions(userId: string): Promise<UserSessionEntry[]>
+  /**
+   * Ends every session of `userId` but the one whose handle is `except` (after a password reset,
+   * say); resolves how many it ended, or `null` where the store cannot count (the cookie store,
+   * which revokes through its revocation list: sessions created before now stop loading).
+   */
+  revokeUserSessions(userId: string, options?: { except?: string }): Promise<number | null>
 }
 
 type Outcome = { kind: 'none' } | { kind: 'remove' } | { kind: 'set'; value: string; createdAt: number }
@@ -144,7 +156,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     const revision = state.revision
     let outcome: Outcome
     try {
-      outcome = await this.#persist(state)
+      outcome = await this.#persist(state, request)
       if (outcome.kind === 'set') {
         const line = this.#cookies.session(outcome.value, this.#maxAge(outcome.createdAt))
         if (line.length > MAX_SET_COOKIE_BYTES) throw new CookieTooLargeError(line.length)
@@ -195,7 +207,43 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     return commitToResponse(this, session, response, request)
   }
 
+  listUserSessions(userId: string): Promise<UserSessionEntry[]> {
+    return this.listByUser(userId)
+  }
+
+  revokeUserSessions(userId: string, options: { except?: string } = {}): Promise<number | null> {
+    return this.revokeByUser(userId, options.except === undefined ? {} : { except: options.except })
+  }
+
   // SessionBackend: what a session asks of its manager.
+
+  get userKey(): string | undefined {
+    return this.options.userKey
+  }
+
+  listByUser(userId: string): Promise<UserSessionEntry[]> {
+    const { store } = this.options
+    if (store.listByUser === undefined) {
+      return Promise.reject(
+        new ConfigError(
+          "this store cannot list a user's sessions (the cookie store keeps no server-side state): use a server store (memory, SQLite, Redis, PostgreSQL) to show a user's devices",
+        ),
+      )
+    }
+    return store.listByUser(userId)
+  }
+
+  revokeByUser(userId: string, selection: RevokeSelection): Promise<number | null> {
+    const { store } = this.options
+    if (store.revokeByUser === undefined) {
+      return Promise.reject(
+        new ConfigError(
+          "this store cannot revoke a user's sessions: give the cookie store a revocation list (new CookieStore({ revocations: serverStore.revocationList() })), or use a server store",
+        ),
+      )
+    }
+    return store.revokeByUser(userId, selection)
+  }
 
   openCookie(value: string): OpenedCookie | null | Promise<OpenedCookie | null> {
     if (value.length === 0 || value.length > MAX_COOKIE_VALUE) {
@@ -286,7 +334,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
   }
 
   /** The store calls of the response decision table (docs/design-notes.md, after actix-session's). */
-  async #persist(state: CommitView): Promise<Outcome> {
+  async #persist(state: CommitView, request: Request | undefined): Promise<Outcome> {
     const { store, extendOn, persistent } = this.options
     const status = state.status
     if (status === SessionStatus.Purged) {
@@ -298,39 +346,52 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     }
     const opening = state.openCookie()
     const opened = opening instanceof Promise ? await opening : opening
-    if (status === SessionStatus.Unchanged) {
-      // A cookie whose record was already missing when the handler read it: nothing to keep alive.
-      if (opened === null || (state.loaded && state.record === null)) return NONE
+    // No session to write to: no valid cookie, or a record the manager refused (past the absolute
+    // timeout in force now, or unreadable). The writes start a fresh session.
+    if (status !== SessionStatus.Unchanged && (opened === null || state.refused)) return this.#create(state, request)
+    // A cookie whose record was already missing when the handler read it: nothing to keep alive.
+    if (opened === null || (status === SessionStatus.Unchanged && state.loaded && state.record === null)) return NONE
+    const owner = ownerChange(state, this.options, request)
+    if (status === SessionStatus.Unchanged && owner === undefined) {
       if (extendOn === 'every-request') {
         const id = await store.touch(opened.id, this.#ttlFor(opened.createdAt))
-        if (typeof id !== 'string') return this.#missing(id, state)
+        if (typeof id !== 'string') return this.#missing(id, state, request)
         return this.#reissue(state, opened, id, persistent)
       }
       // Only reached when the handler read the session: re-seal a cookie sealed under an older key.
       return opened.stale ? this.#reissue(state, opened, opened.id, true) : NONE
     }
-    // No session to write to: no valid cookie, or a record the manager refused (past the absolute
-    // timeout in force now, or unreadable). The writes start a fresh session.
-    if (opened === null || state.refused) return this.#create(state)
     // Even when the handler's read found no record, the store is asked: only it knows whether the
     // record expired (start afresh), was purged (drop) or was renewed away (leave the cookie alone).
+    // A read-only request of a filed session writes too, at most once per lastSeenInterval.
     const ttlMs = this.#ttlFor(opened.createdAt)
-    const id =
-      status === SessionStatus.Renewed ? await store.renew(opened.id, state.changes, ttlMs) : await store.apply(opened.id, state.changes, ttlMs)
-    if (typeof id !== 'string') return this.#missing(id, state)
+    const changes = withOwner(state.changes, owner)
+    const id = status === SessionStatus.Renewed ? await store.renew(opened.id, changes, ttlMs) : await store.apply(opened.id, changes, ttlMs)
+    if (typeof id !== 'string') return this.#missing(id, state, request)
+    if (owner && owner.handle !== state.record?.owner?.handle) await this.#withinLimit(owner)
     // A renewed session always gets a freshly sealed value, even from a store whose id is the record.
     if (status === SessionStatus.Renewed) return this.#sealed(id, state.record?.createdAt ?? opened.createdAt)
     return this.#reissue(state, opened, id, persistent)
   }
 
   /** A fresh session holding the request's changes, if they leave anything to keep (an empty one is never stored). */
-  async #create(state: CommitView): Promise<Outcome> {
+  async #create(state: CommitView, request: Request | undefined): Promise<Outcome> {
     const data = applyChanges({}, state.changes)
     if (Object.keys(data).length === 0) return NONE
     const now = Date.now()
     const { absoluteTimeoutMs } = this.options
     const absoluteExpiresAt = absoluteTimeoutMs === null ? null : now + absoluteTimeoutMs
-    return this.#sealed(await this.options.store.create({ data, createdAt: now, absoluteExpiresAt }, this.options.ttlMs), now)
+    const record: SessionRecord = { data, createdAt: now, absoluteExpiresAt }
+    const owner = ownerOfNew(data, this.options, request)
+    if (owner !== undefined) record.owner = owner
+    const id = await this.options.store.create(record, this.options.ttlMs)
+    if (owner !== undefined) await this.#withinLimit(owner)
+    return this.#sealed(id, now)
+  }
+
+  async #withinLimit(owner: SessionOwner): Promise<void> {
+    const { maxSessionsPerUser, store } = this.options
+    if (maxSessionsPerUser !== undefined) await enforceSessionLimit(store, owner, maxSessionsPerUser)
   }
 
   /**
@@ -339,9 +400,9 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
    * and the cookie cleared (purge wins). Renewed away: the write is dropped and the cookie left
    * alone, because the browser holds or is receiving the new id.
    */
-  #missing(reason: Missing, state: CommitView): Outcome | Promise<Outcome> {
+  #missing(reason: Missing, state: CommitView, request: Request | undefined): Outcome | Promise<Outcome> {
     const { logger } = this.options
-    if (reason === EXPIRED) return state.status === SessionStatus.Unchanged ? NONE : this.#create(state)
+    if (reason === EXPIRED) return state.status === SessionStatus.Unchanged ? NONE : this.#create(state, request)
     if (reason === RENEWED) {
       logger.debug("cloakroom: the session was renewed by another request; this request's changes were dropped and its cookie left alone")
       return NONE

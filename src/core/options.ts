@@ -91,6 +91,23 @@ export interface SessionOptions {
   onError?: (error: CloakroomError, request: Request | undefined) => Response | Promise<Response>
   /** Where diagnostics go. Default: `warn`/`error` to the console, `debug` nowhere. */
   logger?: Partial<Logger>
+  /**
+   * The session data key that holds the user id (e.g. `'userId'`). When a commit leaves a string
+   * there, the session is filed under that user, so it can be listed and revoked
+   * (`session.listUserSessions()`, `manager.revokeUserSessions(userId)`); removing it, clearing or
+   * purging the session unfiles it. Default: none (no filing, no cost).
+   */
+  userKey?: string
+  /**
+   * What to record about the client when a session is filed under a user, shown in the user's
+   * listing; return strings only. Default: nothing is recorded. Whatever it returns is personal
+   * data kept as long as the session: record only what the app needs (e.g. the user agent).
+   */
+  describe?: (request: Request | undefined) => Record<string, string>
+  /** How often, at most, a filed session's `lastSeenAt` is refreshed, in seconds [300]: reads do not turn into writes more often. */
+  lastSeenInterval?: number
+  /** The most sessions one user may have [none]: a login beyond it ends the user's least recently seen session. */
+  maxSessionsPerUser?: number
 }
 
 /** Options with every default filled in and every value checked. */
@@ -107,12 +124,29 @@ export interface ResolvedOptions {
   absoluteTimeoutMs: number | null
   onError: SessionOptions['onError']
   logger: Logger
+  userKey: string | undefined
+  describe: SessionOptions['describe']
+  lastSeenIntervalMs: number
+  maxSessionsPerUser: number | undefined
 }
 
 // RFC 7230 token characters: stricter than what browsers accept, so no name can smuggle syntax.
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const MIN_KEY_BYTES = 32
-const TOP_LEVEL_KEYS = new Set(['store', 'keys', 'cookie', 'contentSecurity', 'lifecycle', 'absoluteTimeout', 'onError', 'logger'])
+const TOP_LEVEL_KEYS = new Set([
+  'store',
+  'keys',
+  'cookie',
+  'contentSecurity',
+  'lifecycle',
+  'absoluteTimeout',
+  'onError',
+  'logger',
+  'userKey',
+  'describe',
+  'lastSeenInterval',
+  'maxSessionsPerUser',
+])
 const COOKIE_KEYS = new Set(['name', 'secure', 'httpOnly', 'sameSite', 'path', 'domain', 'partitioned'])
 const BROWSER_KEYS = new Set(['type', 'stateTtl', 'extendOn'])
 const PERSISTENT_KEYS = new Set(['type', 'ttl', 'extendOn'])
@@ -288,7 +322,9 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   const absolute = options.absoluteTimeout === undefined ? 2_592_000 : options.absoluteTimeout
   const absoluteTimeoutMs = absolute === null ? null : seconds(absolute, 'absoluteTimeout') * 1000
   if (options.onError !== undefined && typeof options.onError !== 'function') throw new ConfigError('onError must be a function')
+  const accounts = resolveAccounts(options)
   return {
+    ...accounts,
     store,
     keys,
     cookie: resolveCookie(options.cookie),
@@ -300,4 +336,25 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     onError: options.onError,
     logger: resolveLogger(options.logger),
   }
+}
+
+/** The accounts options: filing sessions by user, and what that needs of the store. */
+function resolveAccounts(options: SessionOptions): Pick<ResolvedOptions, 'userKey' | 'describe' | 'lastSeenIntervalMs' | 'maxSessionsPerUser'> {
+  const { userKey, describe, maxSessionsPerUser } = options
+  if (userKey !== undefined && (typeof userKey !== 'string' || userKey === '')) {
+    throw new ConfigError(`userKey must be the name of the session key that holds the user id, e.g. 'userId' (got ${JSON.stringify(userKey)})`)
+  }
+  if (describe !== undefined && typeof describe !== 'function') throw new ConfigError('describe must be a function (request) => ({ userAgent: ... })')
+  const lastSeenInterval = options.lastSeenInterval === undefined ? 300 : seconds(options.lastSeenInterval, 'lastSeenInterval')
+  if (maxSessionsPerUser !== undefined && !(Number.isSafeInteger(maxSessionsPerUser) && maxSessionsPerUser >= 1)) {
+    throw new ConfigError(`maxSessionsPerUser must be a whole number of at least 1 (got ${String(maxSessionsPerUser)})`)
+  }
+  const needsUserKey = describe !== undefined ? 'describe' : maxSessionsPerUser !== undefined ? 'maxSessionsPerUser' : options.lastSeenInterval !== undefined ? 'lastSeenInterval' : undefined
+  if (userKey === undefined && needsUserKey !== undefined) {
+    throw new ConfigError(`${needsUserKey} only applies to sessions filed by user: set userKey too (the session key holding the user id, e.g. userKey: 'userId')`)
+  }
+  if (maxSessionsPerUser !== undefined && typeof options.store.listByUser !== 'function') {
+    throw new ConfigError('maxSessionsPerUser needs a store that lists sessions by user (memory, SQLite, Redis, PostgreSQL); the cookie store cannot')
+  }
+  return { userKey, describe, lastSeenIntervalMs: lastSeenInterval * 1000, maxSessionsPerUser }
 }

@@ -1,11 +1,11 @@
 import { applyChanges } from './change-set.js'
-import { SessionCommittedError, SessionSchemaError, StoreError, type CloakroomError } from './errors.js'
+import { ConfigError, SessionCommittedError, SessionSchemaError, StoreError, type CloakroomError } from './errors.js'
 import { defineOwn, toJsonValue } from './json-value.js'
 import type { Json } from './json.js'
 import type { RegisteredData } from './register.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 import { SessionStatus } from './status.js'
-import type { ChangeSet, SessionRecord } from './store.js'
+import type { ChangeSet, RevokeSelection, SessionRecord, UserSessionEntry } from './store.js'
 
 type Key<Data> = Extract<keyof Data, string>
 
@@ -53,6 +53,33 @@ export interface Session<Data extends object = RegisteredData> {
   purge(): void
   /** Keeps the data under a new id, so an id seen before cannot be used after. Call it on login and privilege change. */
   renew(): void
+  /**
+   * The live sessions of this session's user (the `userKey` value it holds), newest first, the
+   * current one marked. Needs the `userKey` option and a store that lists (not the cookie store).
+   */
+  listUserSessions(): Promise<UserSession[]>
+  /** Ends one session of this session's user, by the handle a listing gave; resolves whether it ended one. */
+  revokeUserSession(handle: string): Promise<boolean>
+  /**
+   * Ends every other session of this session's user ("sign out my other devices"); resolves how
+   * many it ended, or `null` where the store cannot count (the cookie store's revocation mark).
+   */
+  revokeOtherUserSessions(): Promise<number | null>
+}
+
+/**
+ * One of a user's sessions as a handler lists them ("your devices").
+ *
+ * @example
+ * ```ts
+ * for (const device of await session.listUserSessions()) console.log(device.current ? '(this one)' : device.handle, device.userAgent)
+ * ```
+ */
+export interface UserSession extends UserSessionEntry {
+  /** Whether it is the session making the request. */
+  current: boolean
+  /** `info.userAgent`, when `describe` recorded one. */
+  userAgent?: string
 }
 
 /** What the session learns from its cookie: the id it carries and the session's creation time sealed with it. */
@@ -68,10 +95,14 @@ export interface OpenedCookie {
 export const REFUSED = 'refused'
 export type Refused = typeof REFUSED
 
-/** What a session asks of its manager: to open its cookie, and to load the record the cookie names. */
+/** What a session asks of its manager: to open its cookie, to load the record it names, and its user's sessions. */
 export interface SessionBackend {
   openCookie(value: string): OpenedCookie | null | Promise<OpenedCookie | null>
   load(id: string): Promise<SessionRecord | null | Refused>
+  /** The data key holding the user id; `undefined` when sessions are not filed by user. */
+  readonly userKey: string | undefined
+  listByUser(userId: string): Promise<UserSessionEntry[]>
+  revokeByUser(userId: string, selection: RevokeSelection): Promise<number | null>
 }
 
 /**
@@ -374,6 +405,43 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
     if (state.status === SessionStatus.Purged) return
     state.status = SessionStatus.Renewed
     state.renewedAt = ++state.revision
+  }
+
+  async listUserSessions(): Promise<UserSession[]> {
+    const user = await this.#user('listUserSessions')
+    if (user === undefined) return []
+    const current = this.#state.record?.owner?.handle
+    const listed = await this.#state.backend.listByUser(user)
+    return listed.map((entry) => {
+      const session: UserSession = { ...entry, current: entry.handle === current }
+      if (entry.info.userAgent !== undefined) session.userAgent = entry.info.userAgent
+      return session
+    })
+  }
+
+  async revokeUserSession(handle: string): Promise<boolean> {
+    const user = await this.#user('revokeUserSession')
+    if (user === undefined) return false
+    return (await this.#state.backend.revokeByUser(user, { handles: [handle] })) !== 0
+  }
+
+  async revokeOtherUserSessions(): Promise<number | null> {
+    const user = await this.#user('revokeOtherUserSessions')
+    if (user === undefined) return 0
+    // Only a session filed under this very user is spared; one not filed yet (a login in this
+    // request) is filed at commit, after the revocation.
+    const owner = this.#state.record?.owner
+    return this.#state.backend.revokeByUser(user, { except: owner?.userId === user ? owner.handle : undefined })
+  }
+
+  /** The user this session belongs to as the handler sees it (its writes included), after loading. */
+  async #user(call: string): Promise<string | undefined> {
+    const state = this.#state
+    const { userKey } = state.backend
+    if (userKey === undefined) throw new ConfigError(`session.${call}() needs the userKey option: the session key that holds the user id, e.g. userKey: 'userId'`)
+    await state.load()
+    const user = Object.hasOwn(state.data, userKey) ? state.data[userKey] : undefined
+    return typeof user === 'string' ? user : undefined
   }
 
   #remove(key: string, call: string): Promise<Json | undefined> {

@@ -195,8 +195,8 @@ export interface SessionStore {
   listByUser?(userId: string): Promise<UserSessionEntry[]>
   /**
    * Ends the selected sessions of `userId` as `delete` does (purge markers included), and only
-   * sessions of that user; returns how many it ended. A store that cannot list sessions may
-   * implement it otherwise (the cookie store: a revocation mark).
+   * sessions of that user; returns how many it ended, or `null` when it cannot count them (the
+   * cookie store revokes through a revocation mark instead).
    */
-  revokeByUser?(userId: string, selection: RevokeSelection): Promise<number>
+  revokeByUser?(userId: string, selection: RevokeSelection): Promise<number | null>
 }

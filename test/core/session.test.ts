@@ -7,6 +7,13 @@ import type { StandardSchemaV1 } from '../../src/core/standard-schema.js'
 
 const backends = new WeakMap<SessionHandle, SessionBackend>()
 
+/** A backend without userKey: these tests do not file sessions by user. */
+const noAccounts: Pick<SessionBackend, 'userKey' | 'listByUser' | 'revokeByUser'> = {
+  userKey: undefined,
+  listByUser: async () => [],
+  revokeByUser: async () => 0,
+}
+
 function sessionOf(backend: SessionBackend, cookieValue: string | undefined): SessionHandle {
   const session = new SessionHandle(backend, cookieValue)
   backends.set(session, backend)
@@ -25,6 +32,7 @@ function standalone(): SessionHandle {
   const backend: SessionBackend = {
     openCookie: async () => null,
     load: async () => null,
+    ...noAccounts,
   }
   return sessionOf(backend, undefined)
 }
@@ -38,6 +46,7 @@ function withRecord(data: SessionRecord['data']): { session: SessionHandle; load
       loads++
       return { data: structuredClone(data), createdAt: 0, absoluteExpiresAt: null }
     },
+    ...noAccounts,
   }
   return { session: sessionOf(backend, 'sealed'), loads: () => loads }
 }

@@ -1,8 +1,32 @@
 import { applyChanges } from '../../core/change-set.js'
-import { StoreError } from '../../core/errors.js'
+import { ConfigError, StoreError } from '../../core/errors.js'
+import type { RevocationList } from '../../core/revocation.js'
+import { RevocationCache } from './revocation-cache.js'
 import type { Json } from '../../core/json.js'
 import { EXPIRED } from '../../core/store.js'
-import type { ChangeSet, Expired, SessionOwner, SessionRecord, SessionStore } from '../../core/store.js'
+import type { ChangeSet, Expired, RevokeSelection, SessionOwner, SessionRecord, SessionStore } from '../../core/store.js'
+
+/**
+ * Options of {@link CookieStore}.
+ *
+ * @example
+ * ```ts
+ * const options: CookieStoreOptions = { revocations: redisStore.revocationList(), revocationCacheMs: 5000 }
+ * ```
+ */
+export interface CookieStoreOptions {
+  /**
+   * Where revocation marks are kept, so that stateless sessions can be revoked ("sign out
+   * everywhere"): any server store's `revocationList()`, or your own get/set. Default: none
+   * (sessions cannot be revoked before they expire).
+   */
+  revocations?: RevocationList
+  /**
+   * How long this process trusts a mark it read, in milliseconds [5000]: a revocation made in
+   * another process takes effect here within this time (in the revoking process, at once).
+   */
+  revocationCacheMs?: number
+}
 
 /** The record as it travels: `{"v":1,"d":data,"c":createdAt,"a":absoluteExpiresAt,"e":expiresAt,"o"?:owner}`. */
 interface Envelope {
@@ -96,6 +120,34 @@ function live(id: string): Envelope | undefined {
 export class CookieStore implements SessionStore {
   /** `false`: the record lives in the client's cookie, out of the server's reach. */
   readonly canInvalidate = false
+  /**
+   * Present when the store has a revocation list: ends all of a user's sessions, or all but one,
+   * with a mark ("created before now"); it cannot end one session by handle, nor count them.
+   */
+  readonly revokeByUser?: (userId: string, selection: RevokeSelection) => Promise<number | null>
+  readonly #revocations: RevocationCache | undefined
+
+  constructor(options: CookieStoreOptions = {}) {
+    const { revocations, revocationCacheMs = 5000 } = options
+    if (revocations !== undefined && (typeof revocations.get !== 'function' || typeof revocations.set !== 'function')) {
+      throw new ConfigError('CookieStore revocations must be a revocation list with get and set, e.g. revocations: redisStore.revocationList()')
+    }
+    if (!Number.isSafeInteger(revocationCacheMs) || revocationCacheMs < 0) {
+      throw new ConfigError(`CookieStore revocationCacheMs must be a whole number of milliseconds, 0 or more (got ${String(revocationCacheMs)})`)
+    }
+    if (revocations === undefined) return
+    const cache = new RevocationCache(revocations, revocationCacheMs)
+    this.#revocations = cache
+    this.revokeByUser = async (userId, selection) => {
+      if ('handles' in selection) {
+        throw new ConfigError(
+          "the cookie store cannot end one session by handle (it cannot list them); revoke all of a user's sessions, or all but the current one",
+        )
+      }
+      await cache.set(userId, selection.except === undefined ? { before: Date.now() } : { before: Date.now(), except: selection.except })
+      return null
+    }
+  }
 
   /**
    * Parses the value; `null` when it is malformed, of another version, or past its embedded expiry.
@@ -103,6 +155,7 @@ export class CookieStore implements SessionStore {
   async load(id: string): Promise<SessionRecord | null> {
     const envelope = live(id)
     if (envelope === undefined) return null
+    if (this.#revocations !== undefined && (await this.#revocations.revoked(envelope.o?.userId, envelope.c, envelope.o?.handle))) return null
     const record: SessionRecord = { data: envelope.d, createdAt: envelope.c, absoluteExpiresAt: envelope.a }
     if (envelope.o !== undefined) record.owner = envelope.o
     return record
