@@ -358,3 +358,16 @@ function resolveAccounts(options: SessionOptions): Pick<ResolvedOptions, 'userKe
   }
   return { userKey, describe, lastSeenIntervalMs: lastSeenInterval * 1000, maxSessionsPerUser }
 }
+
+/**
+ * Whether the manager ever reads the web `Request` (for `onError` or `describe`): adapters on
+ * Node build one from the `IncomingMessage` only then, since copying every header costs.
+ *
+ * @example
+ * ```ts
+ * const requestFor = readsRequest(options) ? (req) => toWebRequest(req) : () => undefined
+ * ```
+ */
+export function readsRequest(options: Pick<SessionOptions, 'onError' | 'describe'>): boolean {
+  return options.onError !== undefined || options.describe !== undefined
+}

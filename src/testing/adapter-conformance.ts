@@ -104,9 +104,10 @@ function mustCookie(response: Response, name: string): SetCookie {
   return cookie
 }
 
-function request(path: string, options: { method?: 'GET' | 'POST'; cookie?: SetCookie | string; body?: Json } = {}): Request {
+function request(path: string, options: { method?: 'GET' | 'POST'; cookie?: SetCookie | string; body?: Json; userAgent?: string } = {}): Request {
   const headers = new Headers()
   const { cookie } = options
+  if (options.userAgent !== undefined) headers.set('user-agent', options.userAgent)
   if (cookie !== undefined) headers.set('cookie', typeof cookie === 'string' ? cookie : `${cookie.name}=${cookie.value ?? ''}`)
   if (options.body !== undefined) headers.set('content-type', 'application/json')
   return new Request(ORIGIN + path, {
@@ -541,6 +542,49 @@ export function defineAdapterConformance({ test, harness, stores, makeKey }: Ada
             })
           })
         }
+      })
+    }
+
+    for (const factory of stores) {
+      describe(`${factory.name} store: a user's sessions through the adapter`, () => {
+        const routes: AppRoute[] = [
+          { method: 'POST', path: '/sign-in', handler: (session) => (session.insert('userId', 'ferris'), session.renew(), { text: 'in' }) },
+          // Wrapped in an object: some frameworks answer a null body with 204 and no JSON.
+          { method: 'GET', path: '/whoami', handler: async (session) => ({ json: { userId: (await session.get('userId')) ?? null } }) },
+          {
+            method: 'GET',
+            path: '/devices',
+            handler: async (session) => ({ json: (await session.listUserSessions()).map((device) => ({ current: device.current, userAgent: device.userAgent ?? null })) }),
+          },
+          { method: 'POST', path: '/sign-out-others', handler: async (session) => ({ json: await session.revokeOtherUserSessions() }) },
+        ]
+        const options = async (): Promise<Omit<SessionOptions, 'keys'>> => ({
+          store: await factory.make(),
+          userKey: 'userId',
+          describe: (incoming) => ({ userAgent: incoming?.headers.get('user-agent') ?? 'no request' }),
+        })
+
+        it('lists the devices with what describe read from the request, and signs the other one out (a store that cannot list: the call fails)', async () => {
+          const settings = await options()
+          if (settings.store.listByUser === undefined) {
+            // A store that cannot list (the cookie store): the handler's call throws, so no listing leaks out.
+            await withApp({ ...settings, logger: { error: () => {} } }, routes, async (app) => {
+              const phone = mustCookie(await app.fetch(request('/sign-in', { method: 'POST', userAgent: 'Phone' })), 'id')
+              assert.equal((await app.fetch(request('/devices', { cookie: phone }))).status, 500)
+            })
+            return
+          }
+          await withApp(settings, routes, async (app) => {
+            const laptop = mustCookie(await app.fetch(request('/sign-in', { method: 'POST', userAgent: 'Laptop' })), 'id')
+            const phone = mustCookie(await app.fetch(request('/sign-in', { method: 'POST', userAgent: 'Phone' })), 'id')
+            const devices = (await (await app.fetch(request('/devices', { cookie: phone }))).json()) as { current: boolean; userAgent: string }[]
+            assert.deepEqual(devices.map((device) => device.userAgent).sort(), ['Laptop', 'Phone'])
+            assert.deepEqual(devices.find((device) => device.current)?.userAgent, 'Phone')
+            assert.equal(await (await app.fetch(request('/sign-out-others', { method: 'POST', cookie: phone }))).json(), 1)
+            assert.deepEqual(await (await app.fetch(request('/whoami', { cookie: laptop }))).json(), { userId: null })
+            assert.deepEqual(await (await app.fetch(request('/whoami', { cookie: phone }))).json(), { userId: 'ferris' })
+          })
+        })
       })
     }
 

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { RegisteredData } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
-import type { SessionOptions } from '../../core/options.js'
+import { readsRequest, type SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
 import { holdResponseHead } from '../../http/hold-head.js'
 import { commitsFor } from '../../http/late-commit.js'
@@ -53,15 +53,15 @@ declare global {
  */
 export function sessions<Data extends object = RegisteredData>(options: SessionOptions): RequestHandler {
   const manager = createSessionManager<Data>(options)
-  // The web Request is only context for onError: copying every header is wasted work without one.
-  const describe = options.onError === undefined ? () => undefined : webRequestOf
+  // The web Request is only read by onError and describe: copying every header is wasted work without them.
+  const requestFor = !readsRequest(options) ? () => undefined : webRequestOf
   return function cloakroomSessions(req: Request, res: Response, next: NextFunction): void {
     const session = manager.begin(cookieHeaderOf(req))
     // Typed by the global augmentation as Session<RegisteredData>; getSession<Data> gives the generic view.
     req.session = session as unknown as Session<RegisteredData>
     // Kept apart too, so getSession still finds ours if another middleware reassigns req.session.
     attachSession(req, session)
-    const commits = commitsFor(res, manager, session, () => describe(req))
+    const commits = commitsFor(res, manager, session, () => requestFor(req))
     holdResponseHead(res, { shouldHold: () => manager.pending(session), beforeHead: commits.atHead })
     next()
   }

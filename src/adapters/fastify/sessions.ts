@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fas
 import { ConfigError } from '../../core/errors.js'
 import type { RegisteredData } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
-import type { SessionOptions } from '../../core/options.js'
+import { readsRequest, type SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
 import { cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
 import { replyHeaderView } from './reply-headers.js'
@@ -63,8 +63,8 @@ export const sessions: FastifyPluginCallback<SessionOptions> = function cloakroo
     return
   }
   const engine = manager
-  // Only an `onError` callback reads the request: skip copying its headers otherwise.
-  const requestFor = options.onError === undefined ? (): undefined => undefined : (request: FastifyRequest): Request => toWebRequest(request.raw)
+  // The web Request is only read by onError and describe: copying every header is wasted work without them.
+  const requestFor = !readsRequest(options) ? (): undefined => undefined : (request: FastifyRequest): Request => toWebRequest(request.raw)
   // The requests whose route let the session's own store failure escape, learned in onError
   // before Fastify renders it, with the response to answer instead.
   const thrown = new WeakMap<FastifyRequest, Promise<Response>>()

@@ -1,7 +1,7 @@
 import type { DefaultContext, DefaultState, ExtendableContext, Middleware } from 'koa'
 import type { RegisteredData } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
-import type { SessionOptions } from '../../core/options.js'
+import { readsRequest, type SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
 import { nodeHeaderView } from '../../http/node-headers.js'
 import { cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
@@ -51,8 +51,8 @@ type SessionContext = ExtendableContext & { session: Session<RegisteredData>; st
  */
 export function sessions<StateT = DefaultState, ContextT = DefaultContext>(options: SessionOptions): Middleware<StateT, ContextT> {
   const manager = createSessionManager<RegisteredData>(options)
-  // Only an `onError` callback reads the request: skip copying its headers otherwise.
-  const requestFor = options.onError === undefined ? (): undefined => undefined : (ctx: ExtendableContext): Request => toWebRequest(ctx.req)
+  // The web Request is only read by onError and describe: copying every header is wasted work without them.
+  const requestFor = !readsRequest(options) ? (): undefined => undefined : (ctx: ExtendableContext): Request => toWebRequest(ctx.req)
 
   async function cloakroomSessions(ctx: SessionContext, next: () => Promise<unknown>): Promise<void> {
     const session = manager.begin(cookieHeaderOf(ctx.req))

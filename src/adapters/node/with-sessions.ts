@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { sessionFailure } from '../../core/manager.js'
 import type { RegisteredData } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
-import type { SessionOptions } from '../../core/options.js'
+import { readsRequest, type SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
 import { holdResponseHead } from '../../http/hold-head.js'
 import { commitsFor } from '../../http/late-commit.js'
@@ -67,13 +67,13 @@ export function withSessions<Data extends object = RegisteredData>(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { onHandlerError = reportToConsole, ...sessionOptions } = options
   const manager = createSessionManager<Data>(sessionOptions)
-  // The web Request is only context for onError: copying every header is wasted work without one.
-  const describe = options.onError === undefined ? () => undefined : (req: IncomingMessage) => toWebRequest(req)
+  // The web Request is only read by onError and describe: copying every header is wasted work without them.
+  const requestFor = !readsRequest(options) ? () => undefined : (req: IncomingMessage) => toWebRequest(req)
 
   return function cloakroomRequestListener(req: IncomingMessage, res: ServerResponse): void {
     const session = manager.begin(cookieHeaderOf(req))
     attachSession(req, session)
-    const commits = commitsFor(res, manager, session, () => describe(req))
+    const commits = commitsFor(res, manager, session, () => requestFor(req))
     holdResponseHead(res, { shouldHold: () => manager.pending(session), beforeHead: commits.atHead })
 
     const failed = (error: unknown): void => {
