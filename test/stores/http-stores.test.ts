@@ -147,6 +147,8 @@ function app(store: SessionStore, gates: Map<string, ReturnType<typeof gate>>, o
     return c.text('renewed')
   })
   hono.get('/entries', async (c) => c.json(await c.get('session').entries()))
+  hono.get('/devices', async (c) => c.json(await c.get('session').listUserSessions()))
+  hono.post('/sign-out-others', async (c) => c.json(await c.get('session').revokeOtherUserSessions()))
   return hono
 }
 
@@ -257,6 +259,31 @@ for (const underTest of storesUnderTest) {
       const fresh = cookieHeader(response)
       expect(fresh).not.toBe(stale)
       expect(await entriesOf(server, fresh)).toEqual({ user: 'ferris' })
+    })
+
+    it("a user's sessions: two app instances list the same devices, and signing out the others ends them in both", async () => {
+      const store = await underTest.make()
+      const accounts: Partial<SessionOptions> = { userKey: 'user', describe: (request) => ({ userAgent: request?.headers.get('x-device') ?? '?' }) }
+      const one = await serve(store, accounts)
+      const two = await serve(store, accounts)
+      const signIn = async (server: RunningApp, device: string): Promise<string> =>
+        cookieHeader(await server.fetch(new Request('http://localhost/sign-in', { method: 'POST', headers: { 'x-device': device } })))
+      const laptop = await signIn(one, 'Laptop')
+      const tablet = await signIn(two, 'Tablet')
+      const phone = await signIn(one, 'Phone')
+      const devices = async (server: RunningApp): Promise<string[]> =>
+        ((await (await send(server, 'GET', '/devices', phone)).json()) as { userAgent: string; current: boolean }[])
+          .map((device) => `${device.userAgent}${device.current ? '*' : ''}`)
+          .sort()
+      expect(await devices(one)).toEqual(['Laptop', 'Phone*', 'Tablet'])
+      expect(await devices(two)).toEqual(['Laptop', 'Phone*', 'Tablet'])
+      expect(await (await send(two, 'POST', '/sign-out-others', phone)).json()).toBe(2)
+      for (const server of [one, two]) {
+        expect(await entriesOf(server, laptop)).toEqual({})
+        expect(await entriesOf(server, tablet)).toEqual({})
+        expect(await entriesOf(server, phone)).toEqual({ user: 'ferris' })
+      }
+      expect(await devices(one)).toEqual(['Phone*'])
     })
 
     it('lowering absoluteTimeout ends sessions issued under the longer one', async () => {
