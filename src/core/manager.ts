@@ -9,7 +9,8 @@ import { fingerprint, type Logger } from './logger.js'
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js'
 import type { RegisteredData } from './register.js'
 import { commitToResponse, markNoStore, varyOnCookie } from './response-headers.js'
-import { REFUSED, SessionHandle, type CommitView, type OpenedCookie, type Refused, type Session, type SessionBackend } from './session.js'
+import { REFUSED, SessionHandle, UNAVAILABLE, type CommitView, type OpenedCookie, type Refused, type Session, type SessionBackend, type Unavailable } from './session.js'
+import { SessionEmitter, type RefusedReason, type SessionEventMap } from './events.js'
 import { SessionStatus } from './status.js'
 import { EXPIRED, GONE, RENEWED, type Missing, type RevokeSelection, type SessionOwner, type SessionRecord, type UserSessionEntry } from './store.js'
 import { enforceSessionLimit, ownerChange, ownerOfNew, withOwner } from './accounts.js'
@@ -56,6 +57,11 @@ export interface SessionManager<Data extends object = RegisteredData> extends Se
    * which revokes through its revocation list: sessions created before now stop loading).
    */
   revokeUserSessions(userId: string, options?: { except?: string }): Promise<number | null>
+  /**
+   * Listens to one kind of session event (as the `events` option does); returns a function that
+   * stops listening. A listener that throws is logged and never breaks a request.
+   */
+  on<E extends keyof SessionEventMap>(name: E, listener: (event: SessionEventMap[E]) => void): () => void
 }
 
 type Outcome = { kind: 'none' } | { kind: 'remove' } | { kind: 'set'; value: string; createdAt: number }
@@ -121,12 +127,18 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
   readonly options: ResolvedOptions
   readonly #cookies: SetCookieWriter
   readonly #provider: CryptoProvider
+  readonly #events: SessionEmitter
   #sealer: CookieSealer | Promise<CookieSealer> | undefined
 
   constructor(options: SessionOptions, provider: CryptoProvider) {
     this.options = resolveOptions(options)
     this.#cookies = setCookieWriter(this.options.cookie)
     this.#provider = provider
+    this.#events = new SessionEmitter(this.options.events, this.options.logger)
+  }
+
+  on<E extends keyof SessionEventMap>(name: E, listener: (event: SessionEventMap[E]) => void): () => void {
+    return this.#events.on(name, listener)
   }
 
   begin(cookieHeader: string | null | undefined): Session<Data> {
@@ -150,6 +162,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     if (state.settling) await state.settle()
     if (response.final !== false) state.close()
     if (state.error) return this.#fail(state.error, request)
+    if (state.degraded) return this.#degraded(state, response)
     // A failed response commits nothing but a purge (commit-rule.ts says why).
     if (!commitsAt(response.status, state)) return null
     // Taken before the store is called: a change made while the commit runs is committed again later.
@@ -175,6 +188,15 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
 
   get logger(): Logger {
     return this.options.logger
+  }
+
+  /** A session whose store failed to load under `onStoreError: 'anonymous'`: nothing is written. */
+  #degraded(state: CommitView, response: ResponseView): null {
+    if (state.status !== SessionStatus.Unchanged) {
+      this.options.logger.warn('cloakroom: the session store was unavailable when this request loaded its session; its changes were not stored')
+    }
+    if (state.read) varyOnCookie(response.headers)
+    return null
   }
 
   failureResponse(session: Session<Data>, thrown: unknown, request?: Request): Promise<Response> | null {
@@ -247,7 +269,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
 
   openCookie(value: string): OpenedCookie | null | Promise<OpenedCookie | null> {
     if (value.length === 0 || value.length > MAX_COOKIE_VALUE) {
-      if (value.length > 0) this.options.logger.debug(`cloakroom: ignored an oversized session cookie [${fingerprint(value)}]`)
+      if (value.length > 0) this.#refused('oversized', value, 'an oversized session cookie')
       return null
     }
     // node:crypto answers synchronously: no promise on this path unless the provider needs one.
@@ -262,29 +284,49 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     const now = Date.now()
     const parsed = opened === null ? null : parsePlaintext(opened.plaintext, absoluteTimeoutMs, now)
     if (opened === null || parsed === null) {
-      logger.debug(`cloakroom: ignored a session cookie that did not verify [${fingerprint(value)}]`)
+      this.#refused('invalid', value, 'a session cookie that did not verify')
       return null
     }
     if (this.#pastAbsolute(parsed.createdAt, now)) {
       logger.debug(`cloakroom: ignored a session cookie past its absolute timeout [${fingerprint(value)}]`)
+      this.#events.emit('expired', { at: now, cause: 'absolute' })
       return null
     }
     return { id: parsed.id, createdAt: parsed.createdAt, stale: opened.stale }
   }
 
-  async load(id: string): Promise<SessionRecord | null | Refused> {
-    const record = await this.options.store.load(id)
+  async load(id: string): Promise<SessionRecord | null | Refused | Unavailable> {
+    let record: SessionRecord | null
+    try {
+      record = await this.options.store.load(id)
+    } catch (error) {
+      if (this.options.onStoreError !== 'anonymous') throw error
+      const failure = error instanceof StoreError ? error : new StoreError('backend', 'the session store failed to load a session', { cause: error })
+      this.options.logger.error(`${failure.message} (${failure.kind}); serving an empty session (onStoreError: 'anonymous')`)
+      this.#events.emit('storeError', { at: Date.now(), error: failure })
+      return UNAVAILABLE
+    }
     if (record === null) return null
     // The absolute timeout in force now decides, from createdAt; the record's own deadline (set
     // under the configuration of its creation) can only end it sooner.
     const now = Date.now()
-    if (this.#pastAbsolute(record.createdAt, now) || (record.absoluteExpiresAt !== null && record.absoluteExpiresAt <= now)) return REFUSED
+    if (this.#pastAbsolute(record.createdAt, now) || (record.absoluteExpiresAt !== null && record.absoluteExpiresAt <= now)) {
+      this.#events.emit('expired', { at: now, cause: 'absolute' })
+      return REFUSED
+    }
     // Unreadable, like a record a store cannot decode: reading it whole could overflow the stack.
     if (tooDeep(record.data)) {
       this.options.logger.debug(`cloakroom: ignored a stored session nested more than ${MAX_VALUE_DEPTH} levels deep`)
+      if (this.#events.has('refused')) this.#events.emit('refused', { at: now, reason: 'unreadable', fingerprint: fingerprint(id) })
       return REFUSED
     }
     return record
+  }
+
+  #refused(reason: RefusedReason, value: string, what: string): void {
+    const print = fingerprint(value)
+    this.options.logger.debug(`cloakroom: ignored ${what} [${print}]`)
+    this.#events.emit('refused', { at: Date.now(), reason, fingerprint: print })
   }
 
   #pastAbsolute(createdAt: number, now: number): boolean {
@@ -341,7 +383,10 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
       if (state.cookieValue === undefined) return NONE
       const opening = state.openCookie()
       const opened = opening instanceof Promise ? await opening : opening
-      if (opened !== null) await store.delete(opened.id)
+      if (opened !== null) {
+        await store.delete(opened.id)
+        this.#events.emit('purged', { at: Date.now() })
+      }
       return REMOVE
     }
     const opening = state.openCookie()
@@ -370,7 +415,10 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     if (typeof id !== 'string') return this.#missing(id, state, request)
     if (owner && owner.handle !== state.record?.owner?.handle) await this.#withinLimit(owner)
     // A renewed session always gets a freshly sealed value, even from a store whose id is the record.
-    if (status === SessionStatus.Renewed) return this.#sealed(id, state.record?.createdAt ?? opened.createdAt)
+    if (status === SessionStatus.Renewed) {
+      if (this.#events.has('renewed')) this.#events.emit('renewed', withUser({ at: Date.now() }, owner ?? state.record?.owner))
+      return this.#sealed(id, state.record?.createdAt ?? opened.createdAt)
+    }
     return this.#reissue(state, opened, id, persistent)
   }
 
@@ -386,6 +434,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     if (owner !== undefined) record.owner = owner
     const id = await this.options.store.create(record, this.options.ttlMs)
     if (owner !== undefined) await this.#withinLimit(owner)
+    this.#events.emit('created', withUser({ at: now }, owner))
     return this.#sealed(id, now)
   }
 
@@ -402,13 +451,18 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
    */
   #missing(reason: Missing, state: CommitView, request: Request | undefined): Outcome | Promise<Outcome> {
     const { logger } = this.options
-    if (reason === EXPIRED) return state.status === SessionStatus.Unchanged ? NONE : this.#create(state, request)
+    if (reason === EXPIRED) {
+      this.#events.emit('expired', { at: Date.now(), cause: 'idle' })
+      return state.status === SessionStatus.Unchanged ? NONE : this.#create(state, request)
+    }
     if (reason === RENEWED) {
       logger.debug("cloakroom: the session was renewed by another request; this request's changes were dropped and its cookie left alone")
+      this.#events.emit('conflict', { at: Date.now(), cause: 'renewed' })
       return NONE
     }
     if (reason !== GONE) throw new StoreError('backend', `the session store answered ${String(reason)}; expected an id, GONE, RENEWED or EXPIRED`)
     logger.warn("cloakroom: the session was purged while a request was using it; that request's changes were dropped and its cookie cleared")
+    this.#events.emit('conflict', { at: Date.now(), cause: 'purged' })
     return REMOVE
   }
 
@@ -434,6 +488,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     const failure =
       error instanceof CloakroomError ? error : new StoreError('backend', 'the session store failed', { cause: error })
     this.options.logger.error(`${failure.message}${failure instanceof StoreError ? ` (${failure.kind})` : ''}`)
+    if (failure instanceof StoreError) this.#events.emit('storeError', { at: Date.now(), error: failure })
     const { onError } = this.options
     if (onError === undefined) return emptyServerError()
     try {
@@ -455,3 +510,7 @@ export function createManager<Data extends object = RegisteredData>(options: Ses
   return new Manager<Data>(options, provider)
 }
 
+/** An event with the filed session's user added, when there is one. */
+function withUser<T extends { at: number }>(event: T, owner: SessionOwner | undefined): T & { userId?: string } {
+  return owner === undefined ? event : { ...event, userId: owner.userId }
+}

@@ -1,6 +1,7 @@
 import { ConfigError } from './errors.js'
 import type { Logger } from './logger.js'
 import { cookiePackageAcceptsPath, hostOnlyDomain, isRepeatedPattern, MAX_DURATION_SECONDS } from './option-checks.js'
+import type { SessionEvents } from './events.js'
 import type { SessionStore } from './store.js'
 import type { CloakroomError } from './errors.js'
 
@@ -108,6 +109,15 @@ export interface SessionOptions {
   lastSeenInterval?: number
   /** The most sessions one user may have [none]: a login beyond it ends the user's least recently seen session. */
   maxSessionsPerUser?: number
+  /** Listeners for what happens to sessions (created, renewed, purged, expired, refused, storeError, conflict); see `manager.on` too. */
+  events?: SessionEvents
+  /**
+   * What a handler gets when the store fails to load its session: `'error'` [default] answers the
+   * request with the error response (an empty 500, or `onError`'s); `'anonymous'` gives the handler
+   * an empty session instead (a public page stays up while the store is down), whose writes are
+   * never sent to the store. Either way the failure is reported (`storeError` event, error log).
+   */
+  onStoreError?: 'error' | 'anonymous'
 }
 
 /** Options with every default filled in and every value checked. */
@@ -128,6 +138,8 @@ export interface ResolvedOptions {
   describe: SessionOptions['describe']
   lastSeenIntervalMs: number
   maxSessionsPerUser: number | undefined
+  events: SessionEvents | undefined
+  onStoreError: 'error' | 'anonymous'
 }
 
 // RFC 7230 token characters: stricter than what browsers accept, so no name can smuggle syntax.
@@ -146,6 +158,8 @@ const TOP_LEVEL_KEYS = new Set([
   'describe',
   'lastSeenInterval',
   'maxSessionsPerUser',
+  'events',
+  'onStoreError',
 ])
 const COOKIE_KEYS = new Set(['name', 'secure', 'httpOnly', 'sameSite', 'path', 'domain', 'partitioned'])
 const BROWSER_KEYS = new Set(['type', 'stateTtl', 'extendOn'])
@@ -323,8 +337,14 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   const absoluteTimeoutMs = absolute === null ? null : seconds(absolute, 'absoluteTimeout') * 1000
   if (options.onError !== undefined && typeof options.onError !== 'function') throw new ConfigError('onError must be a function')
   const accounts = resolveAccounts(options)
+  const onStoreError = options.onStoreError ?? 'error'
+  if (onStoreError !== 'error' && onStoreError !== 'anonymous') {
+    throw new ConfigError(`onStoreError must be 'error' or 'anonymous' (got ${JSON.stringify(onStoreError)})`)
+  }
   return {
     ...accounts,
+    events: resolveEvents(options.events),
+    onStoreError,
     store,
     keys,
     cookie: resolveCookie(options.cookie),
@@ -370,4 +390,16 @@ function resolveAccounts(options: SessionOptions): Pick<ResolvedOptions, 'userKe
  */
 export function readsRequest(options: Pick<SessionOptions, 'onError' | 'describe'>): boolean {
   return options.onError !== undefined || options.describe !== undefined
+}
+
+const EVENT_NAMES = new Set(['created', 'renewed', 'purged', 'expired', 'refused', 'storeError', 'conflict'])
+
+function resolveEvents(events: SessionEvents | undefined): SessionEvents | undefined {
+  const given = objectOption(events, 'events')
+  if (given === undefined) return undefined
+  rejectUnknown(given, EVENT_NAMES, 'events.')
+  for (const [name, listener] of Object.entries(given)) {
+    if (typeof listener !== 'function') throw new ConfigError(`events.${name} must be a function (event) => void`)
+  }
+  return given as SessionEvents
 }

@@ -94,11 +94,14 @@ export interface OpenedCookie {
 /** A record the store returned but the manager refused (past the absolute timeout, unreadable): no session. */
 export const REFUSED = 'refused'
 export type Refused = typeof REFUSED
+/** The store failed to load, and `onStoreError: 'anonymous'` asks for an empty session instead. */
+export const UNAVAILABLE = 'unavailable'
+export type Unavailable = typeof UNAVAILABLE
 
 /** What a session asks of its manager: to open its cookie, to load the record it names, and its user's sessions. */
 export interface SessionBackend {
   openCookie(value: string): OpenedCookie | null | Promise<OpenedCookie | null>
-  load(id: string): Promise<SessionRecord | null | Refused>
+  load(id: string): Promise<SessionRecord | null | Refused | Unavailable>
   /** The data key holding the user id; `undefined` when sessions are not filed by user. */
   readonly userKey: string | undefined
   listByUser(userId: string): Promise<UserSessionEntry[]>
@@ -125,6 +128,8 @@ export interface CommitView {
   readonly refused: boolean
   /** A store failure met while loading; the response becomes an error even if the handler caught it. */
   readonly error: CloakroomError | undefined
+  /** The store failed to load and the handler got an empty session instead (`onStoreError: 'anonymous'`): nothing is written. */
+  readonly degraded: boolean
   /** Whether writes are still waiting for the load (an un-awaited `update`, say). */
   readonly settling: boolean
   /** Counts the writes (insert, remove, clear, purge, renew…): a commit notes the one it started from. */
@@ -173,6 +178,7 @@ class SessionState implements CommitView {
   loaded = false
   record: SessionRecord | null = null
   refused = false
+  degraded = false
   error: CloakroomError | undefined
   committed = false
   revision = 0
@@ -273,6 +279,7 @@ class SessionState implements CommitView {
       const opened = opening instanceof Promise ? await opening : opening
       const loaded = opened === null ? null : await this.backend.load(opened.id)
       if (loaded === REFUSED) this.refused = true
+      else if (loaded === UNAVAILABLE) this.degraded = true
       else record = loaded
     } catch (error) {
       this.error = error instanceof StoreError ? error : new StoreError('backend', 'the session store failed to load a session', { cause: error })
