@@ -516,6 +516,30 @@ describe('RedisStore on 127.0.0.1:6379', () => {
       client.disconnect()
     }
   })
+
+  it("lists and revokes a user's sessions under ioredis' keyPrefix, following a renew's marker", async () => {
+    const client = new Redis({ host: '127.0.0.1', port: 6379, keyPrefix: 'kp-' })
+    client.on('error', () => {})
+    const prefix = uniquePrefix()
+    try {
+      const store = new RedisStore({ client, prefix })
+      const id = await store.create({ ...record({}), owner: owner('u1') }, MINUTE)
+      const renewed = (await store.renew(id, changes(), MINUTE)) as string
+      // As if the renew's index update had been lost: the entry names the old key.
+      await client.hset(indexIn(prefix, 'u1'), 'h:handle-of-u1', keyIn(prefix, id).slice(prefix.length))
+      expect((await store.listByUser('u1')).map((entry) => entry.handle)).toEqual(['handle-of-u1'])
+      expect(await client.hget(indexIn(prefix, 'u1'), 'h:handle-of-u1')).toBe(keyIn(prefix, renewed).slice(prefix.length))
+      expect(await store.revokeByUser('u1', {})).toBe(1)
+      expect(await store.load(renewed)).toBeNull()
+      // No record and no index left: a purge marker on the session's key, the old key's forwarding marker.
+      const dump = await dumpPrefix([6379], `kp-${prefix}`)
+      expect(dump).not.toContain('m:created')
+      expect(dump.split('\n')).toHaveLength(2)
+    } finally {
+      await deletePrefix([6379], `kp-${prefix}`)
+      client.disconnect()
+    }
+  })
 })
 
 describe('RedisStore on a three-master Redis Cluster', () => {
