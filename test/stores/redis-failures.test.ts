@@ -2,7 +2,7 @@ import { createConnection } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { StoreError } from '../../src/core/errors.js'
 import { EXPIRED, GONE } from '../../src/core/store.js'
-import type { ChangeSet, SessionRecord } from '../../src/core/store.js'
+import type { ChangeSet, SessionOwner, SessionRecord } from '../../src/core/store.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
 import type { OpenClient } from '../support/redis-clients.js'
 import { openClient, uniquePrefix } from '../support/redis-clients.js'
@@ -24,6 +24,9 @@ function changes(partial: Partial<ChangeSet> = {}): ChangeSet {
 }
 function record(data: SessionRecord['data']): SessionRecord {
   return { data, createdAt: Date.now(), absoluteExpiresAt: null }
+}
+function owner(userId: string, lastSeenAt = 1_700_000_000_000): SessionOwner {
+  return { userId, handle: `handle-of-${userId}`, lastSeenAt, info: {} }
 }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -259,6 +262,54 @@ describe('RedisStore under faults (own redis-server processes)', () => {
         await store.apply(id, changes({ set: { counter: Number(loaded?.data['counter']) + 1 } }), MINUTE)
       })
       expect(seen).toEqual(['HGETALL', 'EVALSHA'])
+    })
+
+    it('costs exactly one HGETALL and one EVALSHA for a request on a filed session, also one that refreshes lastSeenAt', async () => {
+      const server = await start()
+      const open = await connect(kind, server.port)
+      const store = new RedisStore({ client: open.client, prefix: uniquePrefix(), timeoutMs: TIMEOUT })
+      const id = await store.create({ ...record({ counter: 1, userId: 'u1' }), owner: owner('u1') }, MINUTE)
+      await store.apply(id, changes(), MINUTE)
+      const seen = await monitor(server.port, async () => {
+        const loaded = await store.load(id)
+        await store.apply(id, changes({ set: { counter: Number(loaded?.data['counter']) + 1 } }), MINUTE)
+        const again = await store.load(id)
+        await store.apply(id, changes({ set: { counter: 3 }, owner: owner('u1', Number(again?.owner?.lastSeenAt) + MINUTE) }), MINUTE)
+      })
+      expect(seen).toEqual(['HGETALL', 'EVALSHA', 'HGETALL', 'EVALSHA'])
+      expect((await store.listByUser('u1')).map((entry) => entry.lastSeenAt)).toEqual([1_700_000_000_000 + MINUTE])
+    })
+
+    it('costs one command more at login, renew and logout of a filed session (its index entry), and nothing more for others', async () => {
+      const server = await start()
+      const open = await connect(kind, server.port)
+      const store = new RedisStore({ client: open.client, prefix: uniquePrefix(), timeoutMs: TIMEOUT })
+      // Once through every path first: a fresh server answers each script's first EVALSHA with NOSCRIPT.
+      const warm = await store.create(record({}), MINUTE)
+      const warmed = (await store.renew(warm, changes({ owner: owner('warm') }), MINUTE)) as string
+      await store.apply(warmed, changes({ owner: null }), MINUTE)
+      await store.delete(warmed)
+      const plain = await store.create(record({}), MINUTE)
+      await store.delete(plain)
+
+      const id = await store.create(record({ cart: 1 }), MINUTE)
+      let renewed = ''
+      const login = await monitor(server.port, async () => {
+        renewed = (await store.renew(id, changes({ set: { userId: 'u1' }, owner: owner('u1') }), MINUTE)) as string
+      })
+      expect(login).toEqual(['EVALSHA', 'EVALSHA'])
+      const again = await monitor(server.port, async () => {
+        renewed = (await store.renew(renewed, changes(), MINUTE)) as string
+      })
+      expect(again).toEqual(['EVALSHA', 'EVALSHA'])
+      const logout = await monitor(server.port, () => store.delete(renewed))
+      expect(logout).toEqual(['EVALSHA', 'EVALSHA'])
+      const unfiled = await store.create(record({}), MINUTE)
+      const others = await monitor(server.port, async () => {
+        const next = (await store.renew(unfiled, changes(), MINUTE)) as string
+        await store.delete(next)
+      })
+      expect(others).toEqual(['EVALSHA', 'EVALSHA'])
     })
   })
 })

@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ChangeSet, SessionRecord } from '../../src/core/store.js'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import type { ChangeSet, SessionOwner, SessionRecord } from '../../src/core/store.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
 import { APPLY, CREATE, DELETE, RENEW, TOUCH } from '../../src/stores/redis/scripts.js'
+import { INDEX_ADD, INDEX_FIX, READ } from '../../src/stores/redis/index-scripts.js'
 import { storageKey } from '../../src/stores/shared/ids.js'
 import { defineStoreConformance } from '../../src/testing/index.js'
 import { deletePrefix, dumpPrefix, expireMarkers, uniquePrefix } from '../support/redis-clients.js'
@@ -22,6 +23,9 @@ function changes(partial: Partial<ChangeSet> = {}): ChangeSet {
 function record(data: SessionRecord['data']): SessionRecord {
   return { data, createdAt: Date.now(), absoluteExpiresAt: null }
 }
+function owner(userId: string, handle: string): SessionOwner {
+  return { userId, handle, lastSeenAt: Date.now(), info: {} }
+}
 
 describe('RedisStore scripts declare every key they touch', () => {
   if (!up) {
@@ -30,7 +34,7 @@ describe('RedisStore scripts declare every key they touch', () => {
     return
   }
 
-  const scripts = [CREATE, APPLY, TOUCH, RENEW, DELETE]
+  const scripts = [CREATE, APPLY, TOUCH, RENEW, DELETE, READ, INDEX_ADD, INDEX_FIX]
   const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true })
   redis.on('error', () => {})
   const recorder = new ScriptRecorder(redis, scripts)
@@ -38,7 +42,9 @@ describe('RedisStore scripts declare every key they touch', () => {
   const makeStore = (): RedisStore => {
     const prefix = uniquePrefix()
     prefixes.push(prefix)
-    return new RedisStore({ client: recorder, prefix })
+    // The recorder asks Redis about every command a script ran (COMMAND GETKEYS) before it answers,
+    // so listing 1,000 sessions takes several times as long as it does without it.
+    return new RedisStore({ client: recorder, prefix, timeoutMs: 10_000 })
   }
   const keyOf = (store: RedisStore, id: string) => `${store.prefix}{${id.split('.')[0]}}${storageKey(id)}`
 
@@ -70,6 +76,21 @@ describe('RedisStore scripts declare every key they touch', () => {
     await store.apply(odd, changes({ set: { a: 2 } }), MINUTE)
     await store.delete(odd)
     expect(await redis.type(keyOf(store, odd))).toBe('hash')
+  })
+
+  it('follows a forwarding marker from a stale index entry, refuses to revoke a session filed otherwise, and sweeps', async () => {
+    const store = makeStore()
+    const id = await store.create({ ...record({}), owner: owner('u1', 'h1') }, MINUTE)
+    const renewed = (await store.renew(id, changes(), MINUTE)) as string
+    const index = `${store.prefix}u:{${storageKey('u1')}}`
+    await redis.hset(index, 'h:h1', keyOf(store, id).slice(store.prefix.length))
+    expect((await store.listByUser('u1')).map((entry) => entry.handle)).toEqual(['h1'])
+    await store.apply(renewed, changes({ owner: owner('u2', 'h1') }), MINUTE)
+    await redis.hset(index, 'h:h1', keyOf(store, renewed).slice(store.prefix.length))
+    expect(await store.revokeByUser('u1', { handles: ['h1'] })).toBe(0)
+    expect(await store.load(renewed)).not.toBeNull()
+    for (let i = 0; i < 32; i++) await store.create({ ...record({}), owner: owner('u3', `h${i}`) }, MINUTE)
+    await vi.waitFor(async () => expect(await redis.hexists(`${store.prefix}u:{${storageKey('u3')}}`, 'm:sweep')).toBe(1), { timeout: 5000, interval: 50 })
   })
 
   it('ran every script, and none touched a key it did not declare', () => {

@@ -1,11 +1,12 @@
+import { createHash } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { StoreError } from '../../src/core/errors.js'
 import { EXPIRED, GONE, RENEWED } from '../../src/core/store.js'
-import type { ChangeSet, SessionRecord } from '../../src/core/store.js'
+import type { ChangeSet, SessionOwner, SessionRecord } from '../../src/core/store.js'
 import { storageKey } from '../../src/stores/shared/ids.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
-import { defineStoreConformance } from '../../src/testing/index.js'
+import { defineRevocationListConformance, defineStoreConformance } from '../../src/testing/index.js'
 import type { RedisClientKind, OpenClient } from '../support/redis-clients.js'
 import { deletePrefix, dumpPrefix, expireMarkers, onEachNode, openClient, uniquePrefix } from '../support/redis-clients.js'
 import { beginSlotMigration, startRedisCluster } from '../support/redis-cluster.js'
@@ -25,6 +26,13 @@ function record(data: SessionRecord['data'], absoluteExpiresAt: number | null = 
 }
 function keyIn(prefix: string, id: string): string {
   return `${prefix}{${id.split('.')[0]}}${storageKey(id)}`
+}
+function owner(userId: string, handle = `handle-of-${userId}`): SessionOwner {
+  return { userId, handle, lastSeenAt: 1_700_000_000_000, info: { userAgent: 'Firefox' } }
+}
+/** The user's index key, as docs/stores/redis.md describes it: the user id only as its SHA-256. */
+function indexIn(prefix: string, userId: string): string {
+  return `${prefix}u:{${createHash('sha256').update(userId).digest('base64url')}}`
 }
 /** Whether every key in a dump is a purge marker (what `delete` leaves for 60 s), and there is one. */
 function onlyPurgeMarkers(dump: string): boolean {
@@ -80,6 +88,127 @@ function defineRedisStoreTests(kind: RedisClientKind, ports: () => number[]): vo
     makeStore: () => setup.store(),
     dumpBackend: (store) => setup.dump(store as RedisStore),
     expireMarkers: (store) => expireMarkers(ports(), (store as RedisStore).prefix),
+  })
+
+  defineRevocationListConformance({
+    name: `RedisStore (${kind})`,
+    test: { describe, it },
+    makeList: () => setup.store().revocationList(),
+  })
+
+  describe('sessions filed by user', () => {
+    it('keeps the owner in the session hash, and the user\'s index under a hash of the user id, never the id itself', async () => {
+      const store = setup.store()
+      const user = 'ferris@example.org'
+      const id = await store.create({ ...record({ userId: user }), owner: owner(user) }, MINUTE)
+      const key = setup.keyOf(store, id)
+      expect(await setup.open.raw(['HMGET', key, 'o:user', 'o:handle', 'o:seen', 'o:info'], key)).toEqual([
+        user,
+        `handle-of-${user}`,
+        '1700000000000',
+        '{"userAgent":"Firefox"}',
+      ])
+      const index = indexIn(store.prefix, user)
+      expect(await setup.open.raw(['HGETALL', index], index)).toEqual([`h:handle-of-${user}`, key.slice(store.prefix.length)])
+      await store.revocationList().set(user, { before: 1 }, MINUTE)
+      const names = (await setup.dump(store)).split('\n').map((line) => line.split(' ')[0])
+      expect(names).toHaveLength(3)
+      for (const name of names) expect(name).not.toContain('ferris')
+    })
+
+    it('points the index entry at the new key after a renew, and drops it on logout', async () => {
+      const store = setup.store()
+      const id = await store.create({ ...record({ userId: 'u1' }), owner: owner('u1') }, MINUTE)
+      const renewed = (await store.renew(id, changes({ set: { n: 1 } }), MINUTE)) as string
+      const index = indexIn(store.prefix, 'u1')
+      expect(await setup.open.raw(['HGET', index, 'h:handle-of-u1'], index)).toBe(setup.keyOf(store, renewed).slice(store.prefix.length))
+      await store.delete(id)
+      expect(await setup.open.raw(['EXISTS', index], index)).toBe(0)
+    })
+
+    it('moves the entry when apply files a session under another user, and drops it when apply unfiles it', async () => {
+      const store = setup.store()
+      const id = await store.create({ ...record({}), owner: owner('u1') }, MINUTE)
+      expect(await store.apply(id, changes({ owner: owner('u2') }), MINUTE)).toBe(id)
+      expect(await setup.open.raw(['EXISTS', indexIn(store.prefix, 'u1')], indexIn(store.prefix, 'u1'))).toBe(0)
+      expect((await store.listByUser('u2')).map((entry) => entry.handle)).toEqual(['handle-of-u2'])
+      expect(await store.apply(id, changes({ owner: null }), MINUTE)).toBe(id)
+      expect(await setup.open.raw(['EXISTS', indexIn(store.prefix, 'u2')], indexIn(store.prefix, 'u2'))).toBe(0)
+    })
+
+    it("lists a renewed session whose entry still names its old key, and repoints the entry (the renew's index update was lost)", async () => {
+      const store = setup.store()
+      const id = await store.create({ ...record({}), owner: owner('u1') }, MINUTE)
+      const renewed = (await store.renew(id, changes(), MINUTE)) as string
+      const index = indexIn(store.prefix, 'u1')
+      const oldRef = setup.keyOf(store, id).slice(store.prefix.length)
+      await setup.open.raw(['HSET', index, 'h:handle-of-u1', oldRef], index)
+      expect((await store.listByUser('u1')).map((entry) => entry.handle)).toEqual(['handle-of-u1'])
+      expect(await setup.open.raw(['HGET', index, 'h:handle-of-u1'], index)).toBe(setup.keyOf(store, renewed).slice(store.prefix.length))
+    })
+
+    it('drops entries whose record expired or is filed under someone else, and never revokes through them', async () => {
+      const store = setup.store()
+      const gone = await store.create({ ...record({}), owner: owner('u1', 'h-gone') }, MINUTE)
+      const moved = await store.create({ ...record({}), owner: owner('u1', 'h-moved') }, MINUTE)
+      const index = indexIn(store.prefix, 'u1')
+      // The record expired (Redis says nothing), and one was filed under u2 while u1's entry stayed.
+      await setup.open.raw(['DEL', setup.keyOf(store, gone)], setup.keyOf(store, gone))
+      await store.apply(moved, changes({ owner: owner('u2', 'h-moved') }), MINUTE)
+      await setup.open.raw(['HSET', index, 'h:h-moved', setup.keyOf(store, moved).slice(store.prefix.length)], index)
+      expect(await store.revokeByUser('u1', {})).toBe(0)
+      expect((await store.load(moved))?.owner).toEqual(owner('u2', 'h-moved'))
+      await setup.open.raw(['HSET', index, 'h:h-moved', setup.keyOf(store, moved).slice(store.prefix.length)], index)
+      expect(await store.listByUser('u1')).toEqual([])
+      expect(await setup.open.raw(['EXISTS', index], index)).toBe(0)
+    })
+
+    it('reports expiresAt as the record\'s own expiry, capped by its absolute one', async () => {
+      const store = setup.store()
+      const cap = Date.now() + 30_000
+      await store.create({ ...record({}, cap), owner: owner('u1') }, 10 * MINUTE)
+      const [entry] = await store.listByUser('u1')
+      expect(entry?.expiresAt).toBe(cap)
+    })
+
+    it('sweeps the index of a user who never lists, once it holds 32 entries', async () => {
+      const store = setup.store()
+      const index = indexIn(store.prefix, 'u1')
+      const ids = await Promise.all(Array.from({ length: 31 }, (_, i) => store.create({ ...record({}), owner: owner('u1', `h-${i}`) }, MINUTE)))
+      // Their sessions ended by expiry, which tells nobody.
+      for (const id of ids) await setup.open.raw(['DEL', setup.keyOf(store, id)], setup.keyOf(store, id))
+      expect(await setup.open.raw(['HLEN', index], index)).toBe(31)
+      await store.create({ ...record({}), owner: owner('u1', 'h-live') }, MINUTE)
+      await vi.waitFor(async () => expect(await setup.open.raw(['HKEYS', index], index)).toEqual(['h:h-live']), { timeout: 5000, interval: 50 })
+    })
+  })
+
+  describe('revocation list', () => {
+    it('keeps a mark as long as asked, and for good with a null ttl', async () => {
+      const store = setup.store()
+      const list = store.revocationList()
+      await list.set('u1', { before: 1 }, MINUTE)
+      const key = `${store.prefix}r:{${createHash('sha256').update('u1').digest('base64url')}}`
+      const pttl = Number(await setup.open.raw(['PTTL', key], key))
+      expect(pttl).toBeGreaterThan(MINUTE - 2000)
+      expect(pttl).toBeLessThanOrEqual(MINUTE)
+      await list.set('u1', { before: 2 }, null)
+      expect(Number(await setup.open.raw(['PTTL', key], key))).toBe(-1)
+      expect(await list.get('u1')).toEqual({ before: 2 })
+    })
+
+    it('reads a value it did not write as no mark', async () => {
+      const store = setup.store()
+      const list = store.revocationList()
+      const key = `${store.prefix}r:{${createHash('sha256').update('u1').digest('base64url')}}`
+      for (const value of ['not json', '{"b":"soon"}', '[]', 'null']) {
+        await setup.open.raw(['SET', key, value], key)
+        expect(await list.get('u1')).toBeNull()
+      }
+      await setup.open.raw(['DEL', key], key)
+      await setup.open.raw(['HSET', key, 'b', '1'], key)
+      expect(await list.get('u1')).toBeNull()
+    })
   })
 
   describe('ids and layout', () => {
@@ -381,6 +510,30 @@ describe('RedisStore on 127.0.0.1:6379', () => {
       expect(await store.apply(renewed, changes(), MINUTE)).toBe(GONE)
       const dump = await dumpPrefix([6379], `kp-${prefix}`)
       expect(onlyPurgeMarkers(dump)).toBe(true)
+      expect(dump.split('\n')).toHaveLength(2)
+    } finally {
+      await deletePrefix([6379], `kp-${prefix}`)
+      client.disconnect()
+    }
+  })
+
+  it("lists and revokes a user's sessions under ioredis' keyPrefix, following a renew's marker", async () => {
+    const client = new Redis({ host: '127.0.0.1', port: 6379, keyPrefix: 'kp-' })
+    client.on('error', () => {})
+    const prefix = uniquePrefix()
+    try {
+      const store = new RedisStore({ client, prefix })
+      const id = await store.create({ ...record({}), owner: owner('u1') }, MINUTE)
+      const renewed = (await store.renew(id, changes(), MINUTE)) as string
+      // As if the renew's index update had been lost: the entry names the old key.
+      await client.hset(indexIn(prefix, 'u1'), 'h:handle-of-u1', keyIn(prefix, id).slice(prefix.length))
+      expect((await store.listByUser('u1')).map((entry) => entry.handle)).toEqual(['handle-of-u1'])
+      expect(await client.hget(indexIn(prefix, 'u1'), 'h:handle-of-u1')).toBe(keyIn(prefix, renewed).slice(prefix.length))
+      expect(await store.revokeByUser('u1', {})).toBe(1)
+      expect(await store.load(renewed)).toBeNull()
+      // No record and no index left: a purge marker on the session's key, the old key's forwarding marker.
+      const dump = await dumpPrefix([6379], `kp-${prefix}`)
+      expect(dump).not.toContain('m:created')
       expect(dump.split('\n')).toHaveLength(2)
     } finally {
       await deletePrefix([6379], `kp-${prefix}`)

@@ -1,6 +1,8 @@
 import type { Json } from '../../core/json.js'
 import type { ChangeSet, SessionRecord } from '../../core/store.js'
 import { StoreError } from '../../core/errors.js'
+import { OWNER_FIELDS, decodeOwner, isOwnerField, ownerArgs } from './owner-codec.js'
+import { HASH_CHARS } from './scripts.js'
 
 const DATA = 'd:'
 
@@ -23,17 +25,15 @@ export function dataArgs(data: Readonly<Record<string, Json>>): string[] {
 
 /**
  * The ARGV of the apply and renew scripts: ttl, clear flag, removal count, removed fields, set pairs.
+ * The owner rides along as fields: removed to unfile (`owner: null`), set to file or refresh.
  */
 export function changeArgs(ttlMs: number, changes: ChangeSet): string[] {
   // A key both removed and set ends up set (remove runs first), so removing it is wasted work.
-  const removals = changes.remove.filter((key) => !Object.hasOwn(changes.set, key))
-  return [
-    ttlArg(ttlMs),
-    changes.clear ? '1' : '0',
-    String(removals.length),
-    ...removals.map((key) => DATA + key),
-    ...dataArgs(changes.set),
-  ]
+  const removals = changes.remove.filter((key) => !Object.hasOwn(changes.set, key)).map((key) => DATA + key)
+  if (changes.owner === null) removals.push(...OWNER_FIELDS)
+  const sets = dataArgs(changes.set)
+  if (changes.owner) sets.push(...ownerArgs(changes.owner))
+  return [ttlArg(ttlMs), changes.clear ? '1' : '0', String(removals.length), ...removals, ...sets]
 }
 
 /**
@@ -50,7 +50,11 @@ function setOwn(target: Record<string, Json>, key: string, value: Json): void {
   else target[key] = value
 }
 
-function pairs(reply: unknown): Iterable<[string, string]> | null {
+/**
+ * The field/value pairs of an HGETALL reply (a flat array, or a `Map` or object under RESP3), or
+ * `null` when the reply is none of these.
+ */
+export function fieldPairs(reply: unknown): [string, string][] | null {
   if (Array.isArray(reply)) {
     const out: [string, string][] = []
     for (let i = 0; i + 1 < reply.length; i += 2) out.push([String(reply[i]), String(reply[i + 1])])
@@ -68,14 +72,16 @@ function pairs(reply: unknown): Iterable<[string, string]> | null {
  * a forwarding marker, or anything corrupt gives `null`: unreadable data is treated as absent.
  */
 export function decodeRecord(reply: unknown): SessionRecord | null {
-  const fields = pairs(reply)
+  const fields = fieldPairs(reply)
   if (fields === null) return null
   const data: Record<string, Json> = {}
+  const ownerFields = new Map<string, string>()
   let createdAt: number | null = null
   let absoluteExpiresAt: number | null = null
   try {
     for (const [field, value] of fields) {
       if (field.startsWith(DATA)) setOwn(data, field.slice(DATA.length), JSON.parse(value) as Json)
+      else if (isOwnerField(field)) ownerFields.set(field, value)
       else if (field === 'm:created') createdAt = Number(value)
       else if (field === 'm:abs') absoluteExpiresAt = Number(value)
       else if (field === 'm:fwd' || field === 'm:gone') return null
@@ -85,5 +91,33 @@ export function decodeRecord(reply: unknown): SessionRecord | null {
   }
   if (createdAt === null || !Number.isFinite(createdAt)) return null
   if (absoluteExpiresAt !== null && !Number.isFinite(absoluteExpiresAt)) return null
-  return { data, createdAt, absoluteExpiresAt }
+  const owner = decodeOwner(ownerFields)
+  if (owner === null) return null
+  const record: SessionRecord = { data, createdAt, absoluteExpiresAt }
+  if (owner !== undefined) record.owner = owner
+  return record
+}
+
+/**
+ * The field/value pairs of a new record: its data, then its owner's fields when it is filed.
+ */
+export function recordArgs(record: SessionRecord): string[] {
+  const args = dataArgs(record.data)
+  if (record.owner !== undefined) args.push(...ownerArgs(record.owner))
+  return args
+}
+
+const HASH_TAIL = new RegExp(`^[A-Za-z0-9_-]{${HASH_CHARS}}$`)
+
+/**
+ * The storage hash a forwarding marker names (the last {@link HASH_CHARS} characters of the key it
+ * holds, so a driver's own key prefix never doubles), or `null` when the reply is no such marker.
+ */
+export function forwardOf(reply: unknown): string | null {
+  for (const [field, value] of fieldPairs(reply) ?? []) {
+    if (field !== 'm:fwd') continue
+    const hash = value.slice(-HASH_CHARS)
+    return HASH_TAIL.test(hash) ? hash : null
+  }
+  return null
 }

@@ -64,3 +64,50 @@ export function keyOfHash(prefix: string, tag: string, hash: string): string {
 export function foreignTag(id: string): string {
   return storageKey(id).slice(0, FOREIGN_TAG_CHARS)
 }
+
+/**
+ * The hash that stands for a user id in key names: SHA-256 of the id, base64url. User ids are
+ * personal data, so they never appear in a key name (keys show up in `SCAN`, `MONITOR`, slow logs
+ * and metrics); the records hold them in a field, and that is the truth a listing checks.
+ */
+function userHash(userId: string): string {
+  return storageKey(userId)
+}
+
+/**
+ * The key of a user's session index: `<prefix>u:{<sha256(userId)>}`, a hash from each filed
+ * session's handle to its record's key. The braces make the user's hash the Cluster hash tag, so the
+ * whole index lives in one slot, whatever slots its sessions live in.
+ */
+export function indexKey(prefix: string, userId: string): string {
+  return `${prefix}u:{${userHash(userId)}}`
+}
+
+/**
+ * The key of a user's revocation mark: `<prefix>r:{<sha256(userId)>}`, a string holding the mark
+ * as JSON.
+ */
+export function revocationKey(prefix: string, userId: string): string {
+  return `${prefix}r:{${userHash(userId)}}`
+}
+
+// What an index entry holds: a session key without its prefix, `{<tag>}<sha256(id)>`.
+const REF_PATTERN = /^\{([A-Za-z0-9_-]{6,8})\}([A-Za-z0-9_-]{43})$/
+
+/**
+ * A session key as an index entry holds it: without the store's prefix (so a copied or renamed
+ * prefix never leaves entries pointing elsewhere, and ioredis' `keyPrefix` never doubles).
+ */
+export function refOf(prefix: string, key: string): string {
+  return key.slice(prefix.length)
+}
+
+/**
+ * The session key an index entry names, and its hash tag; `null` for an entry we could not have
+ * written (it is then dropped as stale).
+ */
+export function keyOfRef(prefix: string, ref: string): { key: string; tag: string } | null {
+  const match = REF_PATTERN.exec(ref)
+  if (match === null) return null
+  return { key: `${prefix}${ref}`, tag: match[1] as string }
+}

@@ -27,14 +27,19 @@ export const REPLY = { MISSING: 0, LIVE: 1, PURGED: 2, FORWARDED: 3, TAKEN: 4 } 
 // would be (a script without the line is let through once it has written anything, so an apply
 // that removes a key first could grow a full Redis). Delete and touch keep `allow-oom`: a logout,
 // which only frees memory but writes a small purge marker even for an unknown id, and a request
-// that only moves an expiry must keep working while Redis is full.
-function script(name: string, body: string, flags: 'allow-oom' | '' = ''): Script {
+// that only moves an expiry must keep working while Redis is full. `no-writes` marks a script
+// that only reads (Redis then runs it under OOM too, and refuses it if it tried to write).
+/**
+ * Builds a {@link Script} from its body, the shared prelude and its flags.
+ */
+export function script(name: string, body: string, flags: 'allow-oom' | 'no-writes' | '' = ''): Script {
   const source = `#!lua${flags === '' ? '' : ` flags=${flags}`}\n${PRELUDE}\n${body}`
   return { name, source, sha: createHash('sha1').update(source).digest('hex') }
 }
 
 // Hash layout: user keys live in fields `d:<key>` (JSON text), metadata in `m:created`, `m:abs`
-// (absent for no absolute timeout). Markers are hashes of one field living MARKER_WINDOW_MS under
+// (absent for no absolute timeout), the owner of a filed session in `o:user`, `o:handle`, `o:seen`
+// and `o:info` (see owner-codec.ts). Markers are hashes of one field living MARKER_WINDOW_MS under
 // the key of the id they answer for: `m:fwd` (left by renew, holding the new record's Redis key) or
 // `m:gone` (left by delete). No user key can reach an `m:` field.
 //
@@ -81,6 +86,14 @@ local function expire(key, ttl)
   if abs and abs < at then at = abs end
   redis.call('PEXPIREAT', key, string.format('%.0f', at))
 end
+-- LIVE, or, when the session's filing (owner and handle) differs from \`before\` (or \`always\` and it
+-- is filed), { LIVE, user before, handle before, user after, handle after }, false for none: the
+-- caller then updates the users' indexes, which live in other slots.
+local function filing_reply(key, before, always)
+  local after = redis.call('HMGET', key, 'o:user', 'o:handle')
+  if before[1] == after[1] and before[2] == after[2] and not (always and after[1]) then return LIVE end
+  return { LIVE, before[1], before[2], after[1], after[2] }
+end
 -- ARGV: ttl, clear ('1'/'0'), n, n fields to remove, then field/value pairs to set.
 local function apply_changes(key)
   if ARGV[2] == '1' then
@@ -117,8 +130,9 @@ return 1
 )
 
 /**
- * `apply`: KEYS[1]; ARGV ttl, clear, n, removals, set pairs. Returns `LIVE`, or why there is no
- * record (`PURGED`, `FORWARDED`, `MISSING`); it never creates anything.
+ * `apply`: KEYS[1]; ARGV ttl, clear, n, removals, set pairs. Returns `LIVE` (an array when the
+ * session's filing changed: see `filing_reply`), or why there is no record (`PURGED`, `FORWARDED`,
+ * `MISSING`); it never creates anything.
  *
  * @example
  * ```ts
@@ -130,9 +144,10 @@ export const APPLY = script(
   `
 local state = state_of(KEYS[1])
 if state ~= LIVE then return state end
+local before = redis.call('HMGET', KEYS[1], 'o:user', 'o:handle')
 apply_changes(KEYS[1])
 expire(KEYS[1], tonumber(ARGV[1]))
-return LIVE
+return filing_reply(KEYS[1], before, false)
 `,
 )
 
@@ -159,8 +174,9 @@ return LIVE
  * `renew`: KEYS[1] old key, KEYS[2] new key (same hash tag, so the same slot); ARGV as `apply`.
  * Moves the record with RENAME (createdAt and the absolute cap travel with it), applies the changes,
  * and leaves under the old key a forwarding marker holding only the new key, for
- * `MARKER_WINDOW_MS`. Returns `LIVE`, `TAKEN` when the new key exists (the caller retries with a new
- * id), or why there is no record, as `apply`.
+ * `MARKER_WINDOW_MS`. The owner's fields travel with the hash. Returns `LIVE` (an array when the
+ * session is filed before or after: its index entry must name the new key), `TAKEN` when the new
+ * key exists (the caller retries with a new id), or why there is no record, as `apply`.
  *
  * @example
  * ```ts
@@ -174,11 +190,12 @@ local state = state_of(KEYS[1])
 if state ~= LIVE then return state end
 if redis.call('EXISTS', KEYS[2]) == 1 then return TAKEN end
 redis.call('RENAME', KEYS[1], KEYS[2])
+local before = redis.call('HMGET', KEYS[2], 'o:user', 'o:handle')
 apply_changes(KEYS[2])
 expire(KEYS[2], tonumber(ARGV[1]))
 redis.call('HSET', KEYS[1], 'm:fwd', KEYS[2])
 redis.call('PEXPIRE', KEYS[1], MARKER_WINDOW_MS)
-return LIVE
+return filing_reply(KEYS[2], before, true)
 `,
 )
 
@@ -200,8 +217,13 @@ export const HASH_CHARS = 43
  * forwarding marker to a key it was not given, it returns `{ i, hash }` (the caller calls again with
  * KEYS[1..i] and the key ending in `hash`, which shares KEYS[i]'s prefix and hash tag, so its slot).
  * Once the chain ends (a record, a purge marker, nothing), it deletes every key of it and leaves a
- * purge marker on each, for `MARKER_WINDOW_MS`, and returns `LIVE`. A marker past its window has
- * expired with its key, so an older chain is never followed.
+ * purge marker on each, for `MARKER_WINDOW_MS`, and returns `LIVE`, or `{ 'filed', user, handle }`
+ * when the record it ended was filed (the caller drops its index entry). A marker past its window
+ * has expired with its key, so an older chain is never followed.
+ *
+ * With ARGV user and handle (a revoke), it ends the chain only if its record is filed under that
+ * user with that handle, and otherwise changes nothing and returns `MISSING`: an index entry is only
+ * a pointer, and the record says whose session it is.
  *
  * @example
  * ```ts
@@ -226,11 +248,15 @@ for i = 1, #KEYS do
   local key = KEYS[i]
   if KEYS[i + 1] ~= string.sub(key, 1, #key - HASH_CHARS) .. hash then return { i, hash } end
 end
+local owner = redis.pcall('HMGET', KEYS[last], 'o:user', 'o:handle')
+if owner.err then owner = { false, false } end
+if #ARGV >= 2 and (owner[1] ~= ARGV[1] or owner[2] ~= ARGV[2]) then return MISSING end
 for i = 1, last do
   redis.call('DEL', KEYS[i])
   redis.call('HSET', KEYS[i], 'm:gone', '1')
   redis.call('PEXPIRE', KEYS[i], MARKER_WINDOW_MS)
 end
+if owner[1] then return { 'filed', owner[1], owner[2] } end
 return LIVE
 `,
   'allow-oom',

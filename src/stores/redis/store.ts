@@ -1,13 +1,18 @@
 import { ConfigError, StoreError } from '../../core/errors.js'
-import type { ChangeSet, Missing, SessionRecord, SessionStore } from '../../core/store.js'
+import type { RevocationList } from '../../core/revocation.js'
+import type { ChangeSet, Missing, RevokeSelection, SessionRecord, SessionStore, UserSessionEntry } from '../../core/store.js'
+import { endChain } from './chain.js'
 import { toCommander } from './client.js'
 import type { RedisClientLike, RedisCommander } from './client.js'
-import { changeArgs, dataArgs, decodeRecord, ttlArg } from './codec.js'
-import { isNoScript, isWrongType, withDeadline } from './errors.js'
-import { foreignTag, keyOfHash, newSessionId, redisKey, tagOf } from './keys.js'
-import { deleteStep, writeOutcome } from './replies.js'
-import { APPLY, CREATE, DELETE, RENEW, REPLY, TOUCH } from './scripts.js'
+import { changeArgs, decodeRecord, recordArgs, ttlArg } from './codec.js'
+import { isWrongType, withDeadline } from './errors.js'
+import { evalScript } from './eval.js'
+import { foreignTag, newSessionId, redisKey, tagOf } from './keys.js'
+import { writeReply } from './replies.js'
+import { redisRevocationList } from './revocation-list.js'
+import { APPLY, CREATE, RENEW, REPLY, TOUCH } from './scripts.js'
 import type { Script } from './scripts.js'
+import { UserIndex } from './user-index.js'
 
 /**
  * Options of {@link RedisStore}.
@@ -29,9 +34,6 @@ export interface RedisStoreOptions {
 // Ids carry 256 random bits, so a collision is not expected in the life of the universe; the
 // bound only keeps a broken random source from looping forever.
 const MAX_ID_ATTEMPTS = 5
-// Each renew within a minute of the last adds a hop to the chain a delete follows; an app renews on
-// login or a change of privilege, so a real chain is a hop or two long.
-const MAX_FORWARD_HOPS = 16
 
 /**
  * A session store on Redis (standalone or Cluster), one hash per session. `load` is one HGETALL;
@@ -40,6 +42,11 @@ const MAX_FORWARD_HOPS = 16
  * more per renew). Expiry is Redis' own TTL, computed from the server's clock and capped at the
  * record's absolute expiry. Renew and delete leave markers for 60 s, so a write to an id that has
  * no record says why: `GONE` (deleted), `RENEWED` (renewed away) or `EXPIRED`.
+ *
+ * A session filed under a user (`owner`) keeps its owner in its own hash, and a per-user index
+ * (one hash per user, in the user's own Cluster slot) points from its handle to its key; writes that
+ * change the filing, and renews of a filed session, cost one more command to keep it in step. See
+ * `listByUser`, `revokeByUser` and docs/stores/redis.md.
  *
  * @example
  * ```ts
@@ -58,6 +65,7 @@ export class RedisStore implements SessionStore {
   /** The bound on every call, in ms. */
   readonly timeoutMs: number
   readonly #redis: RedisCommander
+  readonly #index: UserIndex
 
   constructor(options: RedisStoreOptions) {
     const { client, prefix = 'cloakroom:', timeoutMs = 2000 } = options
@@ -71,6 +79,7 @@ export class RedisStore implements SessionStore {
     this.#redis = toCommander(client)
     this.prefix = prefix
     this.timeoutMs = timeoutMs
+    this.#index = new UserIndex(this.#redis, prefix, timeoutMs)
   }
 
   /**
@@ -97,49 +106,74 @@ export class RedisStore implements SessionStore {
     }
   }
 
-  /** One script that refuses an existing key; on that (astronomically rare) refusal it retries with a new id. */
+  /**
+   * One script that refuses an existing key; on that (astronomically rare) refusal it retries with a
+   * new id. A record with an owner then costs one more script: its entry in the user's index.
+   */
   async create(record: SessionRecord, ttlMs: number): Promise<string> {
     const args = [
       ttlArg(ttlMs),
       String(record.createdAt),
       record.absoluteExpiresAt === null ? '' : String(record.absoluteExpiresAt),
-      ...dataArgs(record.data),
+      ...recordArgs(record),
     ]
-    for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
-      const id = this.newId()
-      const key = redisKey(this.prefix, id, tagOf(id) as string)
-      if (Number(await this.#run(CREATE, [key], args)) === 1) return id
-    }
-    throw new StoreError('backend', `redis create found ${MAX_ID_ATTEMPTS} fresh ids taken; the random source is broken`)
+    return withDeadline(this.#redis, this.timeoutMs, CREATE.name, async (remaining) => {
+      for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
+        const id = this.newId()
+        const key = redisKey(this.prefix, id, tagOf(id) as string)
+        if (Number(await evalScript(this.#redis, CREATE, [key], args, remaining)) !== 1) continue
+        // After the record: an entry never names a key that has not been written yet. If this fails,
+        // create fails, and the filed record no cookie names expires with its TTL.
+        if (record.owner !== undefined) await this.#index.add(record.owner, key, remaining)
+        return id
+      }
+      throw new StoreError('backend', `redis create found ${MAX_ID_ATTEMPTS} fresh ids taken; the random source is broken`)
+    })
   }
 
   /**
    * One script: changes only the keys in the change set and moves the TTL; without a live record,
-   * `GONE` (a purge marker), `RENEWED` (a forwarding marker) or `EXPIRED`.
+   * `GONE` (a purge marker), `RENEWED` (a forwarding marker) or `EXPIRED`. When the change set files
+   * the session under another user or handle, or unfiles it, one more script updates the index (the
+   * script's reply says so); refreshing `lastSeenAt` or `info` costs nothing more.
    */
   async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
     const args = changeArgs(ttlMs, changes)
-    const outcome = writeOutcome(await this.#run(APPLY, [this.#keyOf(id).key], args), 'apply')
-    return outcome === 'live' ? id : outcome
+    const { key } = this.#keyOf(id)
+    return withDeadline(this.#redis, this.timeoutMs, APPLY.name, async (remaining) => {
+      const { outcome, filing } = writeReply(await evalScript(this.#redis, APPLY, [key], args, remaining), 'apply')
+      if (filing !== undefined) await this.#index.follow(filing, key, key, remaining)
+      return outcome === 'live' ? id : outcome
+    })
   }
 
-  /** One script: RENAME to a new id with the same lineage tag, apply the changes, leave a 60 s forwarding marker. */
+  /**
+   * One script: RENAME to a new id with the same lineage tag, apply the changes, leave a 60 s
+   * forwarding marker. The owner moves with the record (handle included); a filed session's index
+   * entry then costs one more script, to name the new key.
+   */
   async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
     const { key: oldKey, tag } = this.#keyOf(id)
     const args = changeArgs(ttlMs, changes)
-    for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
-      const next = this.newId(tag)
-      const reply = await this.#run(RENEW, [oldKey, redisKey(this.prefix, next, tag)], args)
-      if (Number(reply) === REPLY.TAKEN) continue
-      const outcome = writeOutcome(reply, 'renew')
-      return outcome === 'live' ? next : outcome
-    }
-    throw new StoreError('backend', `redis renew found ${MAX_ID_ATTEMPTS} fresh ids taken; the random source is broken`)
+    return withDeadline(this.#redis, this.timeoutMs, RENEW.name, async (remaining) => {
+      for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
+        const next = this.newId(tag)
+        const newKey = redisKey(this.prefix, next, tag)
+        const reply = await evalScript(this.#redis, RENEW, [oldKey, newKey], args, remaining)
+        if (Number(reply) === REPLY.TAKEN) continue
+        const { outcome, filing } = writeReply(reply, 'renew')
+        // If this fails, renew fails and the new id is never handed out; a listing meanwhile
+        // follows the old key's forwarding marker.
+        if (filing !== undefined) await this.#index.follow(filing, oldKey, newKey, remaining)
+        return outcome === 'live' ? next : outcome
+      }
+      throw new StoreError('backend', `redis renew found ${MAX_ID_ATTEMPTS} fresh ids taken; the random source is broken`)
+    })
   }
 
   /** One script that moves the TTL only; answers as `apply`. */
   async touch(id: string, ttlMs: number): Promise<string | Missing> {
-    const outcome = writeOutcome(await this.#run(TOUCH, [this.#keyOf(id).key], [ttlArg(ttlMs)]), 'touch')
+    const { outcome } = writeReply(await this.#run(TOUCH, [this.#keyOf(id).key], [ttlArg(ttlMs)]), 'touch')
     return outcome === 'live' ? id : outcome
   }
 
@@ -149,22 +183,59 @@ export class RedisStore implements SessionStore {
    * marker: the script only touches keys it was given, so it hands back the key a marker names and
    * is called again with it, changing nothing until it has the whole chain, and then ending it all
    * at once. A delete that fails part-way (a timeout, a slot migration) has changed nothing, and
-   * retrying it is safe. The whole walk shares one `timeoutMs`.
+   * retrying it is safe. Ending a filed session costs one more script, dropping its index entry. The
+   * whole walk shares one `timeoutMs`.
    */
   async delete(id: string): Promise<void> {
-    const { key, tag } = this.#keyOf(id)
-    const chain = [key]
+    const start = this.#keyOf(id)
     await withDeadline(this.#redis, this.timeoutMs, 'delete', async (remaining) => {
-      for (let calls = 0; calls <= MAX_FORWARD_HOPS; calls++) {
-        const next = deleteStep(await this.#evalsha(DELETE, chain, [], remaining), chain.length)
-        if (next === null) return
-        chain.splice(next.index, Infinity, keyOfHash(this.prefix, tag, next.hash))
-      }
-      throw new StoreError(
-        'backend',
-        `redis delete found more than ${MAX_FORWARD_HOPS} renews of one session within a minute; nothing was deleted`,
-      )
+      const end = await endChain(this.#redis, this.prefix, start, undefined, remaining)
+      if (end.ended && end.filed !== null) await this.#index.drop(end.filed, end.keys, remaining)
     })
+  }
+
+  /**
+   * The live sessions filed under `userId`, newest first: one HGETALL of the user's index, then one
+   * read per entry, all sent at once (in a cluster, each to its own slot's master). Every session
+   * listed is one whose record is live and filed under this user with this handle; entries whose
+   * record is gone or filed otherwise are dropped from the index, and an entry still naming a
+   * renewed session's old key is repointed. The whole call shares one `timeoutMs`.
+   *
+   * @example
+   * ```ts
+   * const devices = await store.listByUser('u42')
+   * ```
+   */
+  listByUser(userId: string): Promise<UserSessionEntry[]> {
+    return this.#index.list(userId)
+  }
+
+  /**
+   * Ends the selected sessions of `userId` as `delete` does (purge markers included) and returns how
+   * many it ended. Each is ended by its own script, which first checks that the record is filed
+   * under this user with that handle, so an entry gone stale can never end another user's session.
+   * All are sent at once, within one `timeoutMs`.
+   *
+   * @example
+   * ```ts
+   * await store.revokeByUser('u42', { except: currentHandle })
+   * ```
+   */
+  revokeByUser(userId: string, selection: RevokeSelection): Promise<number> {
+    return this.#index.revoke(userId, selection)
+  }
+
+  /**
+   * A revocation list on this Redis (for the cookie store's revocable sessions): one small key per
+   * user, `<prefix>r:{<sha256(userId)>}`, living as long as each mark must.
+   *
+   * @example
+   * ```ts
+   * const cookies = new CookieStore({ revocations: new RedisStore({ client }).revocationList() })
+   * ```
+   */
+  revocationList(): RevocationList {
+    return redisRevocationList(this.#redis, this.prefix, this.timeoutMs)
   }
 
   /** The key of an id, and the hash tag its renewals keep; an id we could not have issued gets a tag from its hash. */
@@ -175,20 +246,6 @@ export class RedisStore implements SessionStore {
 
   /** One script call under its own deadline. */
   #run(script: Script, keys: string[], args: string[]): Promise<unknown> {
-    return withDeadline(this.#redis, this.timeoutMs, script.name, (remaining) => this.#evalsha(script, keys, args, remaining))
-  }
-
-  /** EVALSHA, then EVAL if this node has not cached the script. */
-  async #evalsha(script: Script, keys: string[], args: string[], remaining: () => number): Promise<unknown> {
-    const redis = this.#redis
-    const firstKey = keys[0] as string
-    const tail = [String(keys.length), ...keys, ...args]
-    try {
-      return await redis.send('EVALSHA', [script.sha, ...tail], firstKey, false, remaining())
-    } catch (error) {
-      if (!isNoScript(error)) throw error
-      // EVAL also puts the script back in this node's cache, so the next EVALSHA hits.
-      return await redis.send('EVAL', [script.source, ...tail], firstKey, false, remaining())
-    }
+    return withDeadline(this.#redis, this.timeoutMs, script.name, (remaining) => evalScript(this.#redis, script, keys, args, remaining))
   }
 }
