@@ -588,6 +588,32 @@ export function defineAdapterConformance({ test, harness, stores, makeKey }: Ada
       })
     }
 
+    it("onStoreError 'anonymous': a store that fails to load gives the handler an empty session (200), its writes are not stored, and storeError is reported", async () => {
+      const first = stores[0]
+      assert.ok(first, 'the suite needs at least one store')
+      const store = new SwitchableStore(await first.make())
+      const reported: string[] = []
+      const options = {
+        store,
+        onStoreError: 'anonymous' as const,
+        logger: { error: () => {}, warn: () => {} },
+        events: { storeError: ({ error }: { error: { kind: string } }) => void reported.push(error.kind) },
+      }
+      await withApp(options, complexRoutes, async (app) => {
+        const cookie = mustCookie(await app.fetch(request('/do_something', { method: 'POST' })), 'id')
+        store.broken = true
+        const read = await app.fetch(request('/', { cookie }))
+        assert.equal(read.status, 200)
+        assert.deepEqual(await read.json(), { user_id: null, counter: 0 })
+        const write = await app.fetch(request('/do_something', { method: 'POST', cookie }))
+        assert.equal(write.status, 200)
+        assert.deepEqual(write.headers.getSetCookie(), [])
+        store.broken = false
+        assert.deepEqual(await (await app.fetch(request('/', { cookie }))).json(), { user_id: null, counter: 1 })
+        assert.deepEqual(reported, ['unavailable', 'unavailable'])
+      })
+    })
+
     it('a store failure gives an empty-bodied 500 with no-store, and no detail reaches the client', async () => {
       const first = stores[0]
       assert.ok(first, 'the suite needs at least one store')
