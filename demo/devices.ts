@@ -97,7 +97,7 @@ export function deviceRoutes(storeName: string, can: DeviceCapabilities): Hono {
       return c.html(
         page(html`${heading}
           <p class="error">The <code>${storeName}</code> store cannot list a user's sessions${can.revokeOthers ? '' : ', nor sign them out'}:
-          use a server store (memory, SQLite, Redis, PostgreSQL) to see your devices here.</p>
+          run the demo on a store that can (<code>SESSION_STORE=memory npm start</code>) to see your devices here.</p>
           ${can.revokeOthers ? signOutOthersForm() : ''}`),
       )
     }

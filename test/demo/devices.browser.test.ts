@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { demoApp } from '../../demo/app.js'
 import { openDemoStore, type DemoStore } from '../../demo/store.js'
@@ -35,7 +35,6 @@ describe.skipIf(!available && !CI)(`the demo's devices page in headless Chromium
   let store: DemoStore | undefined
   let server: ReturnType<typeof serve> | undefined
   let base = ''
-  const contexts: BrowserContext[] = []
 
   beforeAll(async () => {
     if (!available) throw new Error(`${CHROMIUM} is missing; CI needs it (.ci/run installs it with apt-get install -y chromium)`)
@@ -63,7 +62,6 @@ describe.skipIf(!available && !CI)(`the demo's devices page in headless Chromium
 
   async function open(userAgent: string): Promise<Page> {
     const context = await browser!.newContext({ userAgent })
-    contexts.push(context)
     // Fail fast on a page that never shows what is awaited, well inside the test's own timeout.
     context.setDefaultTimeout(5000)
     return context.newPage()
