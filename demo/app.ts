@@ -2,54 +2,43 @@ import { Hono } from 'hono'
 import { html, raw } from 'hono/html'
 import { sessions } from '../src/adapters/hono/index.js'
 import type { SessionOptions } from '../src/core/options.js'
+import { describeDevice, deviceCapabilities, deviceRoutes } from './devices.js'
+import { formField } from './form.js'
+import { page, SECURITY_HEADERS, signInForm, STYLESHEET } from './layout.js'
+import { sameOriginPosts } from './same-origin.js'
 
 interface DemoData {
   counter?: number
-  user?: string
+  userId?: string
 }
 
-const page = (body: ReturnType<typeof html>): ReturnType<typeof html> => html`<!doctype html>
-  <html lang="en">
-    <head>
-      <meta charset="utf-8" />
-      <title>cloakroom demo</title>
-      <style>
-        body { font: 16px/1.5 system-ui, sans-serif; max-width: 36rem; margin: 3rem auto; padding: 0 1rem; }
-        form { display: inline-block; margin-right: 0.5rem; }
-        code { background: #f4f4f4; padding: 0 0.25rem; }
-      </style>
-    </head>
-    <body>
-      <h1>🧥 cloakroom</h1>
-      ${body}
-      <p><a href="/">counter</a> · <a href="/status">session status</a></p>
-    </body>
-  </html>`
-
 /**
- * The demo app: a counter, log in (which renews the session id), log out (which purges it) and a
- * page that shows the session's status. Used by `npm start` and by the demo's tests.
+ * The demo app: a counter, log in (which renews the session id), log out (which purges it), a
+ * page that shows the session's status, and "Your devices" (the user's sessions, each one or all
+ * the others signed out). Sessions are filed by user under `userId`, with the user agent. Used by
+ * `npm start` and by the demo's tests.
  */
 export function demoApp(options: SessionOptions, storeName: string): Hono {
   const app = new Hono()
-  app.use(sessions<DemoData>(options))
+  app.use(async (c, next) => {
+    await next()
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value)
+  })
+  app.get('/style.css', (c) => c.body(STYLESHEET, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'max-age=300' }))
+  app.use(sameOriginPosts())
+  app.use(sessions<DemoData>({ userKey: 'userId', describe: describeDevice, ...options }))
 
   app.get('/', async (c) => {
     const session = c.get('session')
     const counter = ((await session.get('counter')) ?? 0) as number
-    const user = (await session.get('user')) as string | undefined
+    const user = (await session.get('userId')) as string | undefined
     return c.html(
       page(html`
         <p>Store: <code>${storeName}</code></p>
         <p>${user ? html`Signed in as <strong>${user}</strong>.` : 'Not signed in.'}</p>
         <p>Counter: <strong id="counter">${counter}</strong></p>
         <form method="post" action="/increment"><button>+1</button></form>
-        ${user
-          ? html`<form method="post" action="/logout"><button>Log out (purge)</button></form>`
-          : html`<form method="post" action="/login">
-              <input name="user" placeholder="name" required maxlength="40" />
-              <button>Log in (renew)</button>
-            </form>`}
+        ${user ? html`<form method="post" action="/logout"><button>Log out (purge)</button></form>` : signInForm()}
       `),
     )
   })
@@ -61,10 +50,9 @@ export function demoApp(options: SessionOptions, storeName: string): Hono {
   })
 
   app.post('/login', async (c) => {
-    const form = await c.req.parseBody()
-    const user = String(form.user ?? '').trim().slice(0, 40) || 'guest'
+    const user = (await formField(c, 'user'))?.trim().slice(0, 40) || 'guest'
     const session = c.get('session')
-    session.insert('user', user)
+    session.insert('userId', user)
     // A new id on every privilege change: an id seen before login is worthless after it.
     session.renew()
     return c.redirect('/', 303)
@@ -74,6 +62,8 @@ export function demoApp(options: SessionOptions, storeName: string): Hono {
     c.get('session').purge()
     return c.redirect('/', 303)
   })
+
+  app.route('/devices', deviceRoutes(storeName, deviceCapabilities(options.store)))
 
   app.get('/status', async (c) => {
     const session = c.get('session')

@@ -31,7 +31,7 @@ describe('demo app (in-process)', () => {
     const login = await post('/login', cookie, 'user=ferris')
     const loggedIn = cookieHeader(login)
     expect(loggedIn).not.toBe(cookie)
-    expect((await status(loggedIn)).entries).toEqual({ counter: 2, user: 'ferris' })
+    expect((await status(loggedIn)).entries).toEqual({ counter: 2, userId: 'ferris' })
     expect((await status(cookie)).entries).toEqual({})
 
     const page = await (await app.request('/', { headers: { cookie: loggedIn } })).text()
