@@ -7,6 +7,7 @@ import { storageKey } from '../../src/stores/shared/ids.js'
 import type * as Ids from '../../src/stores/shared/ids.js'
 import { PostgresStore } from '../../src/stores/postgres/index.js'
 import type { PgPool } from '../../src/stores/postgres/index.js'
+import { defineRevocationListConformance } from '../../src/testing/revocation-conformance.js'
 import { defineStoreConformance } from '../../src/testing/store-conformance.js'
 import { findTestPostgres, openTestSchema, waitForLockWaiters } from '../support/postgres.js'
 import type { TestSchema } from '../support/postgres.js'
@@ -103,6 +104,12 @@ describe.skipIf(!env)('PostgresStore against PostgreSQL', () => {
     expireMarkers,
   })
 
+  defineRevocationListConformance({
+    name: 'PostgresStore',
+    test: { describe, it },
+    makeList: async () => (await makeStore()).revocationList(),
+  })
+
   describe('migrate', () => {
     it('succeeds when 8 instances migrate the same table at once', async () => {
       const table = run.freshTable()
@@ -113,7 +120,7 @@ describe.skipIf(!env)('PostgresStore against PostgreSQL', () => {
         `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname`,
         [run.schema, table],
       )
-      expect(rows.map((r) => r.indexname)).toEqual([`${table}_expires_at_idx`, `${table}_pkey`])
+      expect(rows.map((r) => r.indexname)).toEqual([`${table}_expires_at_idx`, `${table}_pkey`, `${table}_user_id_idx`])
     })
 
     it('runs exactly the DDL shipped in schema.sql', async () => {
@@ -141,9 +148,11 @@ describe.skipIf(!env)('PostgresStore against PostgreSQL', () => {
         .split(';')
         .map(normalize)
         .filter((statement) => statement !== '')
-      const ddl = sent.map(normalize).filter((statement) => /^CREATE /.test(statement))
+      const ddl = sent.map(normalize).filter((statement) => /^(CREATE|ALTER) /.test(statement))
       expect(ddl).toEqual(shipped)
-      const { rows } = await pool.query(`SELECT to_regclass('"${run.schema}"."cloakroom_sessions"') IS NOT NULL AS present`)
+      const { rows } = await pool.query(
+        `SELECT to_regclass('"${run.schema}"."cloakroom_sessions"') IS NOT NULL AND to_regclass('"${run.schema}"."cloakroom_sessions_revocations"') IS NOT NULL AS present`,
+      )
       expect(rows[0].present).toBe(true)
     })
   })

@@ -16,7 +16,7 @@ import type * as Ids from '../../src/stores/shared/ids.js'
 import { MAX_SQL_KEYS, supportsQuotedLabels } from '../../src/stores/sqlite/change-sql.js'
 import { SqliteStore } from '../../src/stores/sqlite/index.js'
 import { Lru } from '../../src/stores/sqlite/lru.js'
-import { defineStoreConformance } from '../../src/testing/index.js'
+import { defineRevocationListConformance, defineStoreConformance } from '../../src/testing/index.js'
 
 // A stubbed RNG lets the collision tests force `create` and `renew` onto a taken key.
 const forcedIds = vi.hoisted(() => ({ queue: [] as string[] }))
@@ -117,6 +117,12 @@ defineStoreConformance({
   makeStore: () => clockedStore(openMemory()),
   dumpBackend,
   expireMarkers,
+})
+
+defineRevocationListConformance({
+  name: 'SqliteStore',
+  test: { describe, it },
+  makeList: async () => (await clockedStore(openMemory())).revocationList(),
 })
 
 describe('SqliteStore: setup', () => {

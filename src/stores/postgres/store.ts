@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto'
 import { ConfigError, StoreError } from '../../core/errors.js'
 import type { Json } from '../../core/json.js'
-import type { ChangeSet, Missing, SessionRecord, SessionStore } from '../../core/store.js'
+import type { RevocationList } from '../../core/revocation.js'
+import type { ChangeSet, Missing, RevokeSelection, SessionRecord, SessionStore, UserSessionEntry } from '../../core/store.js'
 import { randomId, storageKey } from '../shared/ids.js'
 import { missingFrom } from '../shared/markers.js'
+import { decodeOwner, ownerValues } from '../shared/owner.js'
+import { checkSelection, checkUserId } from '../shared/user-input.js'
 import { withConnection } from './call.js'
 import type { RunQuery } from './call.js'
 import { runMigration } from './migrate.js'
+import { postgresRevocationList } from './revocations.js'
 import { postgresStatements } from './sql.js'
 import type { PostgresStatements } from './sql.js'
 import type { PgPool, PgQuery } from './types.js'
@@ -37,13 +41,14 @@ export interface PostgresStoreOptions {
   preparedStatements?: boolean
 }
 
-type HotStatement = 'load' | 'create' | 'apply' | 'touch' | 'renew' | 'deleteOne'
-const HOT: HotStatement[] = ['load', 'create', 'apply', 'touch', 'renew', 'deleteOne']
+type HotStatement = 'load' | 'create' | 'apply' | 'applyOwner' | 'touch' | 'renew' | 'deleteOne'
+const HOT: HotStatement[] = ['load', 'create', 'apply', 'applyOwner', 'touch', 'renew', 'deleteOne']
 
 // A fresh 256-bit id colliding is not expected in practice; a few tries cover a broken RNG or a
 // hostile pre-filled table without looping forever.
 const CREATE_ATTEMPTS = 5
-// delete follows a renew's forwarding marker, and the successor may itself have been renewed.
+// delete follows a renew's forwarding marker, and the successor may itself have been renewed; so
+// does revokeByUser, for a session renewed while it waited on the row lock.
 const MAX_FORWARD_HOPS = 8
 const ignore = (): void => {}
 const UNIQUE_VIOLATION = '23505'
@@ -81,7 +86,20 @@ function decodeRow(row: Record<string, unknown>): SessionRecord | null {
   const absoluteExpiresAt = absolute === null || absolute === undefined ? null : Number(absolute)
   if (!isObject(parsed) || !Number.isFinite(created)) return null
   if (absoluteExpiresAt !== null && !Number.isFinite(absoluteExpiresAt)) return null
-  return { data: parsed, createdAt: created, absoluteExpiresAt }
+  const record: SessionRecord = { data: parsed, createdAt: created, absoluteExpiresAt }
+  const owner = decodeOwner(row['user_id'], row['user_handle'], row['last_seen_at'], row['user_info'])
+  if (owner !== undefined) record.owner = owner
+  return record
+}
+
+// A listing row of `userId`; null when its columns cannot be what the store wrote (such a row
+// loads as unfiled, so it is not listed either).
+function decodeEntry(userId: string, row: Record<string, unknown>): UserSessionEntry | null {
+  const owner = decodeOwner(userId, row['user_handle'], row['last_seen_at'], row['user_info'])
+  const createdAt = Number(row['created_at'])
+  const expiresAt = Number(row['expires_at'])
+  if (owner === undefined || !Number.isFinite(createdAt) || !Number.isFinite(expiresAt)) return null
+  return { handle: owner.handle, createdAt, lastSeenAt: owner.lastSeenAt, expiresAt, info: owner.info }
 }
 
 /**
@@ -101,6 +119,11 @@ function answer(id: string, row: Record<string, unknown> | undefined): string | 
  * marker; `EXPIRED`: neither). `delete` is one transaction leaving a 60 s purge marker on every id it
  * ends. Run {@link PostgresStore.migrate} once at startup (or `schema.sql` with your own
  * migrations) and {@link PostgresStore.deleteExpired} now and then to reclaim space.
+ *
+ * A session's owner lives in columns of its row, `user_id` indexed: `renew` moves it with the row,
+ * `delete` clears it, `listByUser` is one indexed SELECT, `revokeByUser` one transaction (one
+ * statement unless it meets a session being renewed). `revocationList()` keeps the cookie store's
+ * revocation marks in `<table>_revocations`.
  *
  * @example
  * ```ts
@@ -145,8 +168,10 @@ export class PostgresStore implements SessionStore {
   }
 
   /**
-   * Creates the table and its index if missing, under an advisory lock (parallel calls from several
-   * instances are safe). Bounded by `timeoutMs` (default 30 s: DDL can queue behind other work).
+   * Creates the table, its indexes and the revocation table if missing, and adds the owner columns
+   * to a table made by an earlier release (every session is kept), under an advisory lock (parallel
+   * calls from several instances are safe). Bounded by `timeoutMs` (default 30 s: DDL can queue
+   * behind other work).
    *
    * @example
    * ```ts
@@ -174,11 +199,12 @@ export class PostgresStore implements SessionStore {
   async create(record: SessionRecord, ttlMs: number): Promise<string> {
     checkTtl('create', ttlMs)
     const data = JSON.stringify(record.data)
+    const owner = ownerValues(record.owner)
     return this.#run('create', async (query) => {
       for (let attempt = 1; ; attempt++) {
         const id = randomId()
         try {
-          await query(this.#queries.create([storageKey(id), data, record.createdAt, record.absoluteExpiresAt, ttlMs]))
+          await query(this.#queries.create([storageKey(id), data, record.createdAt, record.absoluteExpiresAt, ttlMs, ...owner]))
           return id
         } catch (error) {
           if (attempt >= CREATE_ATTEMPTS || !isUniqueViolation(error)) throw error
@@ -199,7 +225,9 @@ export class PostgresStore implements SessionStore {
   async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
     checkTtl('apply', ttlMs)
     const values = [storageKey(id), ...changeParams(changes), ttlMs]
-    const result = await this.#run('apply', (query) => query(this.#queries.apply(values)))
+    // Filing is part of the same UPDATE; a change set without an owner runs the statement unchanged.
+    const statement = changes.owner === undefined ? this.#queries.apply(values) : this.#queries.applyOwner([...values, ...ownerValues(changes.owner)])
+    const result = await this.#run('apply', (query) => query(statement))
     return answer(id, result.rows[0])
   }
 
@@ -230,12 +258,12 @@ export class PostgresStore implements SessionStore {
   async renew(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
     checkTtl('renew', ttlMs)
     const oldKey = storageKey(id)
-    const params = changeParams(changes)
+    const params = [...changeParams(changes), ttlMs, changes.owner !== undefined, ...ownerValues(changes.owner)]
     return this.#run('renew', async (query) => {
       for (let attempt = 1; ; attempt++) {
         const newId = randomId()
         try {
-          const result = await query(this.#queries.renew([oldKey, storageKey(newId), ...params, ttlMs]))
+          const result = await query(this.#queries.renew([oldKey, storageKey(newId), ...params]))
           return answer(newId, result.rows[0])
         } catch (error) {
           if (attempt >= CREATE_ATTEMPTS || !isUniqueViolation(error)) throw error
@@ -277,9 +305,79 @@ export class PostgresStore implements SessionStore {
   }
 
   /**
-   * Deletes expired rows (and stale forwarding markers) in batches of `batchSize`, each batch one
-   * statement that skips rows another cleaner has locked, so several instances can run it at
-   * once. Each batch is bounded by `timeoutMs`. Returns how many rows were deleted.
+   * The live sessions filed under `userId`, newest first: one SELECT on the `user_id` index.
+   *
+   * @example
+   * ```ts
+   * const devices = await store.listByUser('u42')
+   * ```
+   */
+  async listByUser(userId: string): Promise<UserSessionEntry[]> {
+    checkUserId('postgres listByUser', userId)
+    const { rows } = await this.#run('listByUser', (query) => query({ text: this.#sql.listByUser, values: [userId] }))
+    const entries: UserSessionEntry[] = []
+    for (const row of rows) {
+      const entry = decodeEntry(userId, row)
+      if (entry !== null) entries.push(entry)
+    }
+    return entries
+  }
+
+  /**
+   * Ends the selected live sessions of `userId` (and only that user's) as `delete` does, each row
+   * becoming a purge marker for 60 s, in one transaction; resolves to how many it ended. One
+   * statement, plus one more per renew that raced it (a session renewed while the revoke waited on
+   * its row lock is followed to its new row, as `delete` follows it).
+   *
+   * @example
+   * ```ts
+   * await store.revokeByUser('u42', { except: currentHandle })
+   * ```
+   */
+  async revokeByUser(userId: string, selection: RevokeSelection): Promise<number> {
+    checkUserId('postgres revokeByUser', userId)
+    const chosen = checkSelection('postgres revokeByUser', selection)
+    if ('handles' in chosen && chosen.handles.length === 0) return 0
+    const values = 'handles' in chosen ? [userId, chosen.handles, null] : [userId, null, chosen.except]
+    return this.#run('revokeByUser', async (query) => {
+      await query({ text: 'BEGIN' })
+      try {
+        let ended = 0
+        // Each run is its own statement on purpose: under READ COMMITTED it takes a fresh snapshot,
+        // which holds the successor of a forwarding marker the previous run met.
+        for (let run = 0; run <= MAX_FORWARD_HOPS; run++) {
+          const { rows } = await query({ text: this.#sql.revokeByUser, values })
+          ended += Number(rows[0]?.['ended'] ?? 0)
+          if (Number(rows[0]?.['forwarded'] ?? 0) === 0) break
+        }
+        await query({ text: 'COMMIT' })
+        return ended
+      } catch (error) {
+        // On a timeout or a dead socket the connection is discarded, which rolls back by itself.
+        await query({ text: 'ROLLBACK' }).catch(ignore)
+        throw error
+      }
+    })
+  }
+
+  /**
+   * A revocation list in this database (`<table>_revocations`, created by `migrate()`), for the
+   * cookie store's revocable sessions. Marks expire by the database's `now()`.
+   *
+   * @example
+   * ```ts
+   * const cookies = new CookieStore({ revocations: postgresStore.revocationList() })
+   * ```
+   */
+  revocationList(): RevocationList {
+    return postgresRevocationList(this.#sql, (op, fn) => this.#run(op, fn))
+  }
+
+  /**
+   * Deletes expired rows (stale forwarding and purge markers included) and expired revocation marks
+   * in batches of `batchSize`, each batch one statement that skips rows another cleaner has locked,
+   * so several instances can run it at once. Each batch is bounded by `timeoutMs`. Returns how many
+   * rows were deleted.
    *
    * @example
    * ```ts
@@ -292,14 +390,15 @@ export class PostgresStore implements SessionStore {
       throw new ConfigError(`deleteExpired batchSize must be a positive integer (got ${String(batchSize)})`)
     }
     let total = 0
-    for (;;) {
-      const result = await this.#run('deleteExpired', (query) =>
-        query({ text: this.#sql.deleteExpired, values: [batchSize] }),
-      )
-      const deleted = result.rowCount ?? 0
-      total += deleted
-      if (deleted < batchSize) return total
+    for (const text of [this.#sql.deleteExpired, this.#sql.deleteExpiredRevocations]) {
+      for (;;) {
+        const result = await this.#run('deleteExpired', (query) => query({ text, values: [batchSize] }))
+        const deleted = result.rowCount ?? 0
+        total += deleted
+        if (deleted < batchSize) break
+      }
     }
+    return total
   }
 
   #run<T>(op: string, fn: (query: RunQuery) => Promise<T>): Promise<T> {

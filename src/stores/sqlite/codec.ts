@@ -1,6 +1,7 @@
 import { StoreError } from '../../core/errors.js'
 import type { Json } from '../../core/json.js'
-import type { SessionRecord } from '../../core/store.js'
+import type { SessionRecord, UserSessionEntry } from '../../core/store.js'
+import { decodeOwner } from '../shared/owner.js'
 
 /**
  * A live row as the store selects it.
@@ -9,11 +10,16 @@ export interface SessionRow {
   data: unknown
   created_at: unknown
   absolute_expires_at: unknown
+  user_id: unknown
+  user_handle: unknown
+  last_seen_at: unknown
+  user_info: unknown
 }
 
 /**
  * Turns a row into a record, or `null` when the row cannot be one (invalid JSON, not an object,
- * non-numeric instants): corrupt data reads as "no session" rather than an error.
+ * non-numeric instants): corrupt data reads as "no session" rather than an error. The owner comes
+ * along when the row is filed (and readable: see `decodeOwner`).
  */
 export function decodeRow(row: SessionRow): SessionRecord | null {
   const data = decodeData(row.data)
@@ -21,7 +27,10 @@ export function decodeRow(row: SessionRow): SessionRecord | null {
   const absolute = row.absolute_expires_at
   if (data === null || typeof createdAt !== 'number' || !Number.isFinite(createdAt)) return null
   if (absolute !== null && (typeof absolute !== 'number' || !Number.isFinite(absolute))) return null
-  return { data, createdAt, absoluteExpiresAt: absolute }
+  const record: SessionRecord = { data, createdAt, absoluteExpiresAt: absolute }
+  const owner = decodeOwner(row.user_id, row.user_handle, row.last_seen_at, row.user_info)
+  if (owner !== undefined) record.owner = owner
+  return record
 }
 
 /**
@@ -51,4 +60,26 @@ export function encodeJson(value: unknown): string {
   }
   if (text === undefined) throw new StoreError('encode', 'sqlite store cannot serialise a session value as JSON')
   return text
+}
+
+/**
+ * A row of the per-user listing as the store selects it.
+ */
+export interface UserSessionRow {
+  user_handle: unknown
+  created_at: unknown
+  last_seen_at: unknown
+  expires_at: unknown
+  user_info: unknown
+}
+
+/**
+ * Turns a listing row of `userId` into an entry, or `null` when its columns cannot be what the store
+ * wrote (such a row loads as unfiled, so it is not listed either).
+ */
+export function decodeEntry(userId: string, row: UserSessionRow): UserSessionEntry | null {
+  const owner = decodeOwner(userId, row.user_handle, row.last_seen_at, row.user_info)
+  const { created_at: createdAt, expires_at: expiresAt } = row
+  if (owner === undefined || typeof createdAt !== 'number' || typeof expiresAt !== 'number') return null
+  return { handle: owner.handle, createdAt, lastSeenAt: owner.lastSeenAt, expiresAt, info: owner.info }
 }

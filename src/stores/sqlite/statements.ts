@@ -1,13 +1,16 @@
 import type { ChangeSql } from './change-sql.js'
 import type { SqliteDatabase, SqliteStatement } from './database.js'
 import { Lru } from './lru.js'
-import { quoteIdentifier } from './schema.js'
+import { quoteIdentifier, revocationTable } from './schema.js'
 
 /** How many change-set shapes keep a prepared statement; the SQL text varies with the key counts. */
 const DYNAMIC_CACHE_SIZE = 64
 
 /** How many renew hops `delete` follows through forwarding markers within their window. */
 const MAX_FORWARD_HOPS = 8
+
+/** A purge marker keeps no owner: it is no one's session, and the user's id leaves the row. */
+const PURGED_OWNER = 'user_id = NULL, user_handle = NULL, last_seen_at = NULL, user_info = NULL'
 
 /**
  * The store's SQL, prepared once per store on first use (the table may not exist before
@@ -16,6 +19,8 @@ const MAX_FORWARD_HOPS = 8
 export class Statements {
   readonly #db: SqliteDatabase
   readonly #table: string
+  readonly #revocations: string
+  readonly #valid: string
   readonly #live: string
   readonly #fixed = new Map<string, SqliteStatement>()
   readonly #dynamic = new Lru<string, SqliteStatement>(DYNAMIC_CACHE_SIZE)
@@ -23,16 +28,21 @@ export class Statements {
   constructor(db: SqliteDatabase, table: string, checkJson: boolean) {
     this.#db = db
     this.#table = quoteIdentifier(table)
+    this.#revocations = quoteIdentifier(revocationTable(table))
     // A live row: unexpired, not a marker, and (where SQLite has JSON functions) holding a JSON
     // object, so that a corrupt row is missing to writers as it is absent to readers. CASE
     // guarantees json_type never sees invalid JSON (it would raise an error).
-    const valid = checkJson ? ` AND CASE WHEN json_valid(data) THEN json_type(data) = 'object' ELSE 0 END` : ''
-    this.#live = `key = ? AND expires_at > ? AND forward_to IS NULL${valid}`
+    this.#valid = checkJson ? ` AND CASE WHEN json_valid(data) THEN json_type(data) = 'object' ELSE 0 END` : ''
+    this.#live = `key = ? AND expires_at > ? AND forward_to IS NULL${this.#valid}`
   }
 
-  /** `(key, now)` → the live row's data, created_at, absolute_expires_at. */
+  /** `(key, now)` → the live row's data, created_at, absolute_expires_at and owner columns. */
   get load(): SqliteStatement {
-    return this.#prepare('load', `SELECT data, created_at, absolute_expires_at FROM ${this.#table} WHERE key = ? AND expires_at > ? AND forward_to IS NULL`)
+    return this.#prepare(
+      'load',
+      `SELECT data, created_at, absolute_expires_at, user_id, user_handle, last_seen_at, user_info
+       FROM ${this.#table} WHERE key = ? AND expires_at > ? AND forward_to IS NULL`,
+    )
   }
 
   /** `(key, data)`: drops a row found corrupt, unless it changed since it was read. */
@@ -40,11 +50,79 @@ export class Statements {
     return this.#prepare('dropCorrupt', `DELETE FROM ${this.#table} WHERE key = ? AND data IS ?`)
   }
 
-  /** `(key, data, createdAt, absoluteExpiresAt, expiresAt)`: a plain INSERT, so a taken key fails. */
+  /**
+   * `(key, data, createdAt, absoluteExpiresAt, expiresAt, userId, userHandle, lastSeenAt, userInfo)`:
+   * a plain INSERT, so a taken key fails. The owner values are `NULL` for an unfiled session.
+   */
   get insert(): SqliteStatement {
     return this.#prepare(
       'insert',
-      `INSERT INTO ${this.#table} (key, data, created_at, absolute_expires_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+      `INSERT INTO ${this.#table} (key, data, created_at, absolute_expires_at, expires_at, user_id, user_handle, last_seen_at, user_info)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+  }
+
+  /**
+   * `(userId, userHandle, lastSeenAt, userInfo, key)`: files (or, with `NULL`s, unfiles) a row that
+   * the same transaction has just written, so the owner lands with the write or not at all.
+   */
+  get setOwner(): SqliteStatement {
+    return this.#prepare('setOwner', `UPDATE ${this.#table} SET user_id = ?, user_handle = ?, last_seen_at = ?, user_info = ? WHERE key = ?`)
+  }
+
+  /**
+   * `(userId, now)` → the user's live sessions, newest first: `user_handle, created_at, last_seen_at,
+   * expires_at, user_info`. Served by the partial index on `user_id` (`user_id = ?` implies the index's
+   * `user_id IS NOT NULL`).
+   */
+  get listByUser(): SqliteStatement {
+    return this.#prepare(
+      'listByUser',
+      `SELECT user_handle, created_at, last_seen_at, expires_at, user_info FROM ${this.#table}
+       WHERE user_id = ? AND expires_at > ? AND forward_to IS NULL${this.#valid}
+       ORDER BY created_at DESC, key`,
+    )
+  }
+
+  /**
+   * `(markerExpiresAt, userId, now, handle)`: ends the user's live session holding that handle with a
+   * purge marker, as `purge` does.
+   */
+  get revokeHandle(): SqliteStatement {
+    return this.#prepare('revokeHandle', `${this.#revokeUpdate()} AND user_handle = ?`)
+  }
+
+  /**
+   * `(markerExpiresAt, userId, now, except)`: ends every live session of the user except the one
+   * holding `except` (`NULL`: none spared) with a purge marker, as `purge` does.
+   */
+  get revokeAllBut(): SqliteStatement {
+    // `x IS NOT NULL` is true for every filed row, so a NULL `except` spares none.
+    return this.#prepare('revokeAllBut', `${this.#revokeUpdate()} AND user_handle IS NOT ?`)
+  }
+
+  /** `(userId, now)` → the user's unexpired revocation mark: `before, except_handle`. */
+  get revocationGet(): SqliteStatement {
+    return this.#prepare(
+      'revocationGet',
+      `SELECT before, except_handle FROM ${this.#revocations} WHERE user_id = ? AND (expires_at IS NULL OR expires_at > ?)`,
+    )
+  }
+
+  /** `(userId, before, exceptHandle, expiresAt)`: replaces the user's revocation mark. */
+  get revocationSet(): SqliteStatement {
+    return this.#prepare(
+      'revocationSet',
+      `INSERT INTO ${this.#revocations} (user_id, before, except_handle, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET before = excluded.before, except_handle = excluded.except_handle, expires_at = excluded.expires_at`,
+    )
+  }
+
+  /** `(now, limit)`: deletes up to `limit` expired revocation marks. */
+  get deleteExpiredRevocations(): SqliteStatement {
+    return this.#prepare(
+      'deleteExpiredRevocations',
+      `DELETE FROM ${this.#revocations} WHERE user_id IN (SELECT user_id FROM ${this.#revocations} WHERE expires_at <= ? LIMIT ?)`,
     )
   }
 
@@ -98,13 +176,14 @@ export class Statements {
 
   /**
    * `(key, markerExpiresAt)`: ends whatever the key holds (a session, a marker, or nothing) with a
-   * purge marker: no data, `forward_to = ''`, alive until `markerExpiresAt`.
+   * purge marker: no data, no owner, `forward_to = ''`, alive until `markerExpiresAt`.
    */
   get purge(): SqliteStatement {
     return this.#prepare(
       'purge',
       `INSERT INTO ${this.#table} (key, data, created_at, absolute_expires_at, expires_at, forward_to) VALUES (?, '{}', 0, NULL, ?, '')
-       ON CONFLICT (key) DO UPDATE SET data = '{}', absolute_expires_at = NULL, expires_at = excluded.expires_at, forward_to = ''`,
+       ON CONFLICT (key) DO UPDATE SET data = '{}', absolute_expires_at = NULL, expires_at = excluded.expires_at, forward_to = '',
+         ${PURGED_OWNER}`,
     )
   }
 
@@ -131,6 +210,12 @@ export class Statements {
   /** How many dynamic statements are cached (bounded). */
   get dynamicCount(): number {
     return this.#dynamic.size
+  }
+
+  /** The purge of `purge`, over the live sessions of one user; callers add the handle condition. */
+  #revokeUpdate(): string {
+    return `UPDATE ${this.#table} SET data = '{}', absolute_expires_at = NULL, expires_at = ?, forward_to = '', ${PURGED_OWNER}
+       WHERE user_id = ? AND expires_at > ? AND forward_to IS NULL${this.#valid}`
   }
 
   #prepare(name: string, sql: string): SqliteStatement {

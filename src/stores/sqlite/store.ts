@@ -1,16 +1,21 @@
 import { ConfigError, StoreError } from '../../core/errors.js'
+import type { RevocationList } from '../../core/revocation.js'
 import { MARKER_WINDOW_MS } from '../../core/store.js'
-import type { ChangeSet, Missing, SessionRecord, SessionStore } from '../../core/store.js'
+import type { ChangeSet, Missing, RevokeSelection, SessionOwner, SessionRecord, SessionStore, UserSessionEntry } from '../../core/store.js'
 import { randomId, storageKey } from '../shared/ids.js'
 import { missingFrom } from '../shared/markers.js'
+import { ownerValues } from '../shared/owner.js'
+import { checkSelection, checkUserId } from '../shared/user-input.js'
+import type { Selection } from '../shared/user-input.js'
 import { changeSql, hasJsonFunctions, supportsQuotedLabels } from './change-sql.js'
-import { decodeData, decodeRow, encodeJson } from './codec.js'
-import type { SessionRow } from './codec.js'
+import { decodeData, decodeEntry, decodeRow, encodeJson } from './codec.js'
+import type { SessionRow, UserSessionRow } from './codec.js'
 import type { SqliteDatabase } from './database.js'
 import { toStoreError } from './errors.js'
 import { applyChanges } from '../../core/change-set.js'
 import { resolveSqliteOptions } from './options.js'
 import type { ResolvedSqliteOptions, SqliteStoreOptions } from './options.js'
+import { sqliteRevocationList } from './revocations.js'
 import { createSchema } from './schema.js'
 import { Statements } from './statements.js'
 
@@ -41,6 +46,11 @@ export interface DeleteExpiredOptions {
  * forwarding marker row and `delete` a purge marker row on every id it ends, each for 60 s
  * (`MARKER_WINDOW_MS`).
  *
+ * A session's owner (see `SessionOwner`) lives in columns of its row, `user_id` indexed: `renew`
+ * moves it with the row, `delete` clears it, `listByUser` is one indexed SELECT and `revokeByUser`
+ * one IMMEDIATE transaction. `revocationList()` keeps the cookie store's revocation marks in
+ * `<table>_revocations`.
+ *
  * The driver is synchronous: each call runs to completion before its promise settles, and waits at
  * most `timeoutMs` for another connection's write lock.
  *
@@ -65,6 +75,7 @@ export class SqliteStore implements SessionStore {
   readonly #writeTx: { immediate(key: string, now: number, write: () => boolean): Missing | null }
   readonly #renewTx: { immediate(key: string, changes: ChangeSet, expiresAt: number, now: number): string | Missing }
   readonly #deleteTx: { immediate(key: string, now: number): void }
+  readonly #revokeTx: { immediate(userId: string, selection: Selection, now: number): number }
 
   constructor(options: SqliteStoreOptions) {
     this.#options = resolveSqliteOptions(options)
@@ -92,6 +103,7 @@ export class SqliteStore implements SessionStore {
       this.#renewInTransaction(key, changes, expiresAt, now),
     )
     this.#deleteTx = db.transaction((key: string, now: number) => this.#deleteInTransaction(key, now))
+    this.#revokeTx = db.transaction((userId: string, selection: Selection, now: number) => this.#revokeInTransaction(userId, selection, now))
   }
 
   /** The better-sqlite3 database the store works on. */
@@ -105,8 +117,9 @@ export class SqliteStore implements SessionStore {
   }
 
   /**
-   * Creates the table and its expiry index if missing. Idempotent, and safe when several processes
-   * run it on one file at once (it takes SQLite's write lock first).
+   * Creates the table, its indexes and the revocation table if missing, and upgrades a table made by
+   * an earlier release (adds the owner columns; every session is kept). Idempotent, and safe when
+   * several processes run it on one file at once (it takes SQLite's write lock first).
    */
   async migrate(): Promise<void> {
     try {
@@ -136,7 +149,7 @@ export class SqliteStore implements SessionStore {
     try {
       for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
         const id = randomId()
-        if (this.#insert(storageKey(id), data, record.createdAt, record.absoluteExpiresAt, expiresAt)) return id
+        if (this.#insert(storageKey(id), data, record.createdAt, record.absoluteExpiresAt, expiresAt, record.owner)) return id
       }
     } catch (error) {
       throw toStoreError('create', error, this.#options.timeoutMs)
@@ -145,15 +158,19 @@ export class SqliteStore implements SessionStore {
   }
 
   async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Missing> {
-    if (!changes.clear && changes.remove.length === 0 && isEmpty(changes.set)) return this.touch(id, ttlMs)
+    const { owner } = changes
+    if (owner === undefined && !changes.clear && changes.remove.length === 0 && isEmpty(changes.set)) return this.touch(id, ttlMs)
     const key = storageKey(id)
     const now = this.#clock()
     const expiresAt = now + ttlMs
     const change = this.#sqlChanges ? changeSql(changes) : null
-    const write =
+    const writeData =
       change === null
         ? () => this.#merge(key, changes, expiresAt, now)
         : () => this.#sql.apply(change).run(...change.params, expiresAt, expiresAt, key, now).changes > 0
+    // Filing rides in the same transaction as the data: both land, or neither. A change set without
+    // an owner (every request but a login, a logout or a last-seen refresh) runs the data write alone.
+    const write = owner === undefined ? writeData : () => writeData() && this.#sql.setOwner.run(...ownerValues(owner), key).changes > 0
     try {
       return this.#writeTx.immediate(key, now, write) ?? id
     } catch (error) {
@@ -200,9 +217,67 @@ export class SqliteStore implements SessionStore {
   }
 
   /**
-   * Deletes expired rows (and spent renew markers) in batches of `batchSize`, letting the event
-   * loop run between batches. Safe from several processes at once: each batch is one statement
-   * under SQLite's write lock. Resolves to the number of rows deleted.
+   * The live sessions filed under `userId`, newest first, from one SELECT on the `user_id` index.
+   *
+   * @example
+   * ```ts
+   * const devices = await store.listByUser('u42')
+   * ```
+   */
+  async listByUser(userId: string): Promise<UserSessionEntry[]> {
+    checkUserId('sqlite listByUser', userId)
+    let rows: UserSessionRow[]
+    try {
+      rows = this.#sql.listByUser.all(userId, this.#clock()) as UserSessionRow[]
+    } catch (error) {
+      throw toStoreError('listByUser', error, this.#options.timeoutMs)
+    }
+    const entries: UserSessionEntry[] = []
+    for (const row of rows) {
+      const entry = decodeEntry(userId, row)
+      if (entry !== null) entries.push(entry)
+    }
+    return entries
+  }
+
+  /**
+   * Ends the selected live sessions of `userId` (and only that user's) as `delete` does, each row
+   * becoming a purge marker for 60 s, in one IMMEDIATE transaction; resolves to how many it ended.
+   *
+   * @example
+   * ```ts
+   * await store.revokeByUser('u42', { except: currentHandle })
+   * ```
+   */
+  async revokeByUser(userId: string, selection: RevokeSelection): Promise<number> {
+    checkUserId('sqlite revokeByUser', userId)
+    const chosen = checkSelection('sqlite revokeByUser', selection)
+    if ('handles' in chosen && chosen.handles.length === 0) return 0
+    try {
+      return this.#revokeTx.immediate(userId, chosen, this.#clock())
+    } catch (error) {
+      throw toStoreError('revokeByUser', error, this.#options.timeoutMs)
+    }
+  }
+
+  /**
+   * A revocation list in this database (`<table>_revocations`, created by `migrate()`), for the
+   * cookie store's revocable sessions. Marks expire by this store's clock.
+   *
+   * @example
+   * ```ts
+   * const cookies = new CookieStore({ revocations: sqliteStore.revocationList() })
+   * ```
+   */
+  revocationList(): RevocationList {
+    return sqliteRevocationList(this.#sql, this.#clock, this.#options.timeoutMs)
+  }
+
+  /**
+   * Deletes expired rows (spent renew and purge markers included) and expired revocation marks in
+   * batches of `batchSize`, letting the event loop run between batches. Safe from several processes
+   * at once: each batch is one statement under SQLite's write lock. Resolves to the number of rows
+   * deleted.
    *
    * @example
    * ```ts
@@ -215,23 +290,26 @@ export class SqliteStore implements SessionStore {
       throw new ConfigError(`deleteExpired batchSize must be a positive integer (got ${String(batchSize)}); e.g. 1000`)
     }
     let total = 0
-    for (;;) {
-      let deleted: number
-      try {
-        deleted = this.#sql.deleteExpired.run(this.#clock(), batchSize).changes
-      } catch (error) {
-        throw toStoreError('deleteExpired', error, this.#options.timeoutMs)
+    for (const statement of [this.#sql.deleteExpired, this.#sql.deleteExpiredRevocations]) {
+      for (;;) {
+        let deleted: number
+        try {
+          deleted = statement.run(this.#clock(), batchSize).changes
+        } catch (error) {
+          throw toStoreError('deleteExpired', error, this.#options.timeoutMs)
+        }
+        total += deleted
+        if (deleted < batchSize) break
+        await new Promise<void>((resolve) => setImmediate(resolve))
       }
-      total += deleted
-      if (deleted < batchSize) return total
-      await new Promise<void>((resolve) => setImmediate(resolve))
     }
+    return total
   }
 
   /** Inserts a row; false when the key is taken (never overwrites). */
-  #insert(key: string, data: string, createdAt: number, absolute: number | null, expiresAt: number): boolean {
+  #insert(key: string, data: string, createdAt: number, absolute: number | null, expiresAt: number, owner: SessionOwner | undefined): boolean {
     try {
-      this.#sql.insert.run(key, data, createdAt, absolute, expiresAt)
+      this.#sql.insert.run(key, data, createdAt, absolute, expiresAt, ...ownerValues(owner))
       return true
     } catch (error) {
       if (isKeyCollision(error)) return false
@@ -255,10 +333,12 @@ export class SqliteStore implements SessionStore {
     if (record === null) return this.#whyMissing(key, now)
     const data = encodeJson(applyChanges(record.data, changes))
     const capped = cappedExpiry(expiresAt, record.absoluteExpiresAt)
+    // The owner moves with the row, handle included, unless the change set files or unfiles it.
+    const owner = changes.owner === undefined ? record.owner : (changes.owner ?? undefined)
     for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
       const id = randomId()
       const newKey = storageKey(id)
-      if (this.#insert(newKey, data, record.createdAt, record.absoluteExpiresAt, capped)) {
+      if (this.#insert(newKey, data, record.createdAt, record.absoluteExpiresAt, capped, owner)) {
         this.#sql.mark.run(newKey, now + MARKER_WINDOW_MS, key)
         return id
       }
@@ -270,6 +350,15 @@ export class SqliteStore implements SessionStore {
   #deleteInTransaction(key: string, now: number): void {
     const keys = this.#sql.chain.all(key, now) as { k: string }[]
     for (const { k } of keys) this.#sql.purge.run(k, now + MARKER_WINDOW_MS)
+  }
+
+  // Inside a transaction: nothing can renew, file or end the user's sessions between the statements.
+  #revokeInTransaction(userId: string, selection: Selection, now: number): number {
+    const markerExpiresAt = now + MARKER_WINDOW_MS
+    if ('except' in selection) return this.#sql.revokeAllBut.run(markerExpiresAt, userId, now, selection.except).changes
+    let ended = 0
+    for (const handle of selection.handles) ended += this.#sql.revokeHandle.run(markerExpiresAt, userId, now, handle).changes
+    return ended
   }
 
   // Inside the write's transaction. A corrupt row has no marker: it is EXPIRED, as it loads as absent.
