@@ -15,9 +15,8 @@ import { generateKey } from '../../src/crypto/keys.js'
 const CHROMIUM = '/usr/bin/chromium'
 const CI = process.env.CI === 'true'
 const available = existsSync(CHROMIUM)
-// The store the demo runs on here. Memory for now: it lists a user's sessions; SQLite (`npm
-// start`'s default, 'sqlite::memory:' here) will once its listing lands.
-const STORE = 'memory'
+// The store the demo runs on here: SQLite, as `npm start` does (in memory, so each run starts empty).
+const STORE = 'sqlite::memory:'
 
 // Both contexts run the same Chromium; only the user agent each sends tells them apart. B's is
 // hostile on purpose: the page must show it as text.
