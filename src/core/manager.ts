@@ -468,13 +468,13 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
 
   /**
    * Sends the cookie again when it must change or its Max-Age must move; reuses the request's value
-   * when it can. A store that cannot invalidate (the cookie store) returns the record itself as its
+   * when it can. A store whose id is the record (`idIsRecord`: the cookie store) returns the record itself as its
    * id, with its expiry inside: its value is re-sealed on every write or touch, even when the new
    * record happens to read the same (two requests in one millisecond).
    */
   #reissue(state: CommitView, opened: OpenedCookie, id: string, resendSameValue: boolean): Outcome | Promise<Outcome> {
     const { createdAt } = opened
-    if (id !== opened.id || opened.stale || !this.options.store.canInvalidate) return this.#sealed(id, createdAt)
+    if (id !== opened.id || opened.stale || this.options.store.idIsRecord === true) return this.#sealed(id, createdAt)
     if (!resendSameValue) return NONE
     return { kind: 'set', value: state.cookieValue as string, createdAt }
   }

@@ -161,6 +161,12 @@ export const MARKER_WINDOW_MS = 60_000
 export interface SessionStore {
   /** Whether `delete` really ends a session (false for the cookie store: a copied cookie lives on until it expires). */
   readonly canInvalidate: boolean
+  /**
+   * Whether the id a write returns is the record itself, expiry included (the cookie store): the
+   * manager then seals it on every write and touch, even when it reads the same as before. Absent
+   * or `false` for a store whose ids only name records.
+   */
+  readonly idIsRecord?: boolean
   /** The record, or `null` when absent or expired. Never returns an expired record. */
   load(id: string): Promise<SessionRecord | null>
   /** Stores a new record under a fresh id and returns the id. Never overwrites an existing record. */

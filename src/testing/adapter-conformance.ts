@@ -124,6 +124,9 @@ class SwitchableStore implements SessionStore {
   get canInvalidate(): boolean {
     return this.inner.canInvalidate
   }
+  get idIsRecord(): boolean | undefined {
+    return this.inner.idIsRecord
+  }
   #check(): void {
     if (this.broken) throw new StoreError('unavailable', 'conformance outage: connection refused at 10.0.0.1:6379 (internal detail)')
   }

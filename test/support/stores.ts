@@ -51,6 +51,9 @@ export class InstrumentedStore implements SessionStore {
   get canInvalidate(): boolean {
     return this.inner.canInvalidate
   }
+  get idIsRecord(): boolean | undefined {
+    return this.inner.idIsRecord
+  }
 
   /** Whether every call fails (with a message holding internal detail that must never reach a client). */
   get broken(): boolean {

@@ -120,6 +120,8 @@ function live(id: string): Envelope | undefined {
 export class CookieStore implements SessionStore {
   /** `false`: the record lives in the client's cookie, out of the server's reach. */
   readonly canInvalidate = false
+  /** `true`: the "id" is the serialized record, expiry included, so every write gives a new one. */
+  readonly idIsRecord = true
   /**
    * Present when the store has a revocation list: ends all of a user's sessions, or all but one,
    * with a mark ("created before now"); it cannot end one session by handle, nor count them.
