@@ -39,7 +39,7 @@ let keyCounter = 0
 const makeKey = (): string => `${KEY_A} #${++keyCounter}`
 
 /**
- * The adapter conformance suite (actix's acceptance scenarios and DESIGN §3's response rules)
+ * The adapter conformance suite (actix's acceptance scenarios and the response rules in the README)
  * through the Hono middleware with both in-process stores, plus the Hono-specific header merges.
  *
  * @example

@@ -18,7 +18,7 @@ const counts: Handler = async (session) => {
 const reads: Handler = async (session) => new Response(JSON.stringify((await session.get('counter')) ?? null))
 
 /**
- * The manager's response decision table (DESIGN §3), key rotation, forged and bit-flipped cookies
+ * The manager's response decision table (README: what goes out, for each outcome), key rotation, forged and bit-flipped cookies
  * and expiry under a moved clock, for both in-process stores in both content-security modes,
  * through `manager.handle`.
  *

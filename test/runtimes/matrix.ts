@@ -11,7 +11,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 /** Every runtime of the matrix, in report order. */
 export const TARGETS: readonly Target[] = ['node', 'bun', 'deno', 'workerd']
 
-/** The crypto provider each runtime must run: WebCrypto on workerd only (DESIGN §1). */
+/** The crypto provider each runtime must run: WebCrypto on workerd only (docs/runtimes.md). */
 export const EXPECTED_PROVIDER: Record<Target, 'node' | 'web'> = { node: 'node', bun: 'node', deno: 'node', workerd: 'web' }
 
 /** The bundles of one matrix run, one per runtime. */

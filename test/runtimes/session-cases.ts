@@ -23,7 +23,7 @@ async function inRequest<T>(data: Record<string, unknown>, body: (session: Sessi
 }
 
 /**
- * The Session API and actix's status rules (DESIGN §2), through `manager.handle` with a
+ * The Session API and actix's status rules (README: The Session), through `manager.handle` with a
  * MemoryStore: the same cases on every runtime.
  *
  * @example
