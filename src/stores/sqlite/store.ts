@@ -232,12 +232,8 @@ export class SqliteStore implements SessionStore {
     } catch (error) {
       throw toStoreError('listByUser', error, this.#options.timeoutMs)
     }
-    const entries: UserSessionEntry[] = []
-    for (const row of rows) {
-      const entry = decodeEntry(userId, row)
-      if (entry !== null) entries.push(entry)
-    }
-    return entries
+    // A row whose owner columns cannot be read back is left out: the listing only shows what loads.
+    return rows.flatMap((row) => decodeEntry(userId, row) ?? [])
   }
 
   /**
