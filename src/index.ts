@@ -39,5 +39,5 @@ export {
   type StoreErrorKind,
 } from './core/errors.js'
 export { generateKey } from './crypto/keys.js'
-export { CookieStore } from './stores/cookie/index.js'
+export { CookieStore, type CookieStoreOptions } from './stores/cookie/index.js'
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory/index.js'

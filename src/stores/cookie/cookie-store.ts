@@ -1,5 +1,5 @@
 import { applyChanges } from '../../core/change-set.js'
-import { StoreError } from '../../core/errors.js'
+import { ConfigError, StoreError } from '../../core/errors.js'
 import type { Json } from '../../core/json.js'
 import { EXPIRED } from '../../core/store.js'
 import type { ChangeSet, Expired, SessionRecord, SessionStore } from '../../core/store.js'
@@ -14,6 +14,23 @@ interface Envelope {
 }
 
 const VERSION = 1
+
+/**
+ * Options of {@link CookieStore}.
+ *
+ * @example
+ * ```ts
+ * let now = Date.now()
+ * const options: CookieStoreOptions = { clock: () => now } // a test moves `now` to expire cookies
+ * ```
+ */
+export interface CookieStoreOptions {
+  /**
+   * The clock the embedded expiry is written and judged by, in epoch milliseconds [`Date.now`];
+   * tests pass one they control.
+   */
+  clock?: () => number
+}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -35,14 +52,13 @@ function decode(id: string): Envelope | undefined {
   return { v: VERSION, d: d as Record<string, Json>, c: c as number, a: a as number | null, e: e as number }
 }
 
-function encode(data: Record<string, Json>, createdAt: number, absoluteExpiresAt: number | null, ttlMs: number): string {
-  const idle = Date.now() + ttlMs
+function encode(data: Record<string, Json>, createdAt: number, absoluteExpiresAt: number | null, expiresAt: number): string {
   const envelope: Envelope = {
     v: VERSION,
     d: data,
     c: createdAt,
     a: absoluteExpiresAt,
-    e: absoluteExpiresAt === null ? idle : Math.min(idle, absoluteExpiresAt),
+    e: expiresAt,
   }
   try {
     return JSON.stringify(envelope)
@@ -52,16 +68,17 @@ function encode(data: Record<string, Json>, createdAt: number, absoluteExpiresAt
   }
 }
 
-function live(id: string): Envelope | undefined {
-  const envelope = decode(id)
-  return envelope !== undefined && envelope.e > Date.now() ? envelope : undefined
+function expiryOf(now: number, ttlMs: number, absoluteExpiresAt: number | null): number {
+  const idle = now + ttlMs
+  return absoluteExpiresAt === null ? idle : Math.min(idle, absoluteExpiresAt)
 }
 
 /**
  * The stateless store: the whole record travels in the cookie. The "id" it returns is the record
  * serialized as JSON, with its expiry embedded (`e = min(now + ttl, absoluteExpiresAt)`); the
  * session manager seals or signs whatever id a store returns, so this store holds no keys and does
- * no crypto. The embedded expiry means a copied cookie dies on time, read against `Date.now()`.
+ * no crypto. The embedded expiry means a copied cookie dies on time, read against `Date.now()` (or
+ * the `clock` option's function).
  *
  * It cannot invalidate (`canInvalidate` is false): `delete` does nothing, and a copy of an old
  * cookie replayed after logout or renew still loads until its embedded expiry. Keep the TTL and
@@ -78,6 +95,15 @@ export class CookieStore implements SessionStore {
   /** `false`: the record lives in the client's cookie, out of the server's reach. */
   readonly canInvalidate = false
 
+  readonly #clock: () => number
+
+  constructor(options: CookieStoreOptions = {}) {
+    if (options.clock !== undefined && typeof options.clock !== 'function') {
+      throw new ConfigError('CookieStore clock must be a function returning epoch milliseconds; pass e.g. clock: () => Date.now()')
+    }
+    this.#clock = options.clock ?? (() => Date.now())
+  }
+
   /**
    * Parses the value; `null` when it is malformed, of another version, or past its embedded expiry.
    *
@@ -87,7 +113,7 @@ export class CookieStore implements SessionStore {
    * ```
    */
   async load(id: string): Promise<SessionRecord | null> {
-    const envelope = live(id)
+    const envelope = this.#live(id)
     return envelope === undefined ? null : { data: envelope.d, createdAt: envelope.c, absoluteExpiresAt: envelope.a }
   }
 
@@ -100,7 +126,7 @@ export class CookieStore implements SessionStore {
    * ```
    */
   async create(record: SessionRecord, ttlMs: number): Promise<string> {
-    return encode(record.data, record.createdAt, record.absoluteExpiresAt, ttlMs)
+    return this.#encode(record.data, record.createdAt, record.absoluteExpiresAt, ttlMs)
   }
 
   /**
@@ -113,9 +139,9 @@ export class CookieStore implements SessionStore {
    * ```
    */
   async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Expired> {
-    const envelope = live(id)
+    const envelope = this.#live(id)
     if (envelope === undefined) return EXPIRED
-    return encode(applyChanges(envelope.d, changes), envelope.c, envelope.a, ttlMs)
+    return this.#encode(applyChanges(envelope.d, changes), envelope.c, envelope.a, ttlMs)
   }
 
   /**
@@ -140,9 +166,9 @@ export class CookieStore implements SessionStore {
    * ```
    */
   async touch(id: string, ttlMs: number): Promise<string | Expired> {
-    const envelope = live(id)
+    const envelope = this.#live(id)
     if (envelope === undefined) return EXPIRED
-    return encode(envelope.d, envelope.c, envelope.a, ttlMs)
+    return this.#encode(envelope.d, envelope.c, envelope.a, ttlMs)
   }
 
   /**
@@ -155,4 +181,13 @@ export class CookieStore implements SessionStore {
    * ```
    */
   async delete(_id: string): Promise<void> {}
+
+  #live(id: string): Envelope | undefined {
+    const envelope = decode(id)
+    return envelope !== undefined && envelope.e > this.#clock() ? envelope : undefined
+  }
+
+  #encode(data: Record<string, Json>, createdAt: number, absoluteExpiresAt: number | null, ttlMs: number): string {
+    return encode(data, createdAt, absoluteExpiresAt, expiryOf(this.#clock(), ttlMs, absoluteExpiresAt))
+  }
 }
