@@ -1,11 +1,26 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ConfigError } from '../../src/core/errors.js'
 import { EXPIRED } from '../../src/core/store.js'
-import type { SessionRecord } from '../../src/core/store.js'
+import type { SessionRecord, SessionStore } from '../../src/core/store.js'
 import { CookieStore } from '../../src/stores/cookie/index.js'
 import { defineStoreConformance } from '../../src/testing/index.js'
 
-defineStoreConformance({ name: 'CookieStore', test: { describe, it }, makeStore: () => new CookieStore(), canInvalidate: false })
+// Each store judges time by its own clock, which the expiry cases move forward.
+const clocks = new WeakMap<SessionStore, { offset: number }>()
+defineStoreConformance({
+  name: 'CookieStore',
+  test: { describe, it },
+  makeStore: () => {
+    const clock = { offset: 0 }
+    const store = new CookieStore({ clock: () => Date.now() + clock.offset })
+    clocks.set(store, clock)
+    return store
+  },
+  advanceClock: (store, ms) => {
+    clocks.get(store)!.offset += ms
+  },
+  canInvalidate: false,
+})
 
 const MINUTE = 60_000
 const NO_CHANGES = { clear: false, set: {}, remove: [] }
