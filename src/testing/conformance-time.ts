@@ -74,7 +74,7 @@ export function backendClockTime(): StoreTime {
   }
   return {
     shortTtl: 300,
-    window: 1_500,
+    window: 2_000,
     span: (store, ms) => control(store, ms, null, Date.now() + ms),
     until: (store, instant) => control(store, CONTROL_TTL, instant, instant),
   }

@@ -62,7 +62,7 @@ export interface StoreConformanceOptions {
    * and cannot flake on a busy machine. The clock must read epoch milliseconds and start at
    * `Date.now()` (for example `() => Date.now() + offset`), because the suite writes
    * `absoluteExpiresAt` from `Date.now()`. Without it (Redis, PostgreSQL: the backend's clock) the
-   * expiry cases wait out short real TTLs, about 8 s per store in all.
+   * expiry cases wait out short real TTLs, about 11 s per store in all.
    */
   advanceClock?(store: SessionStore, ms: number): Promise<void> | void
 }
@@ -203,7 +203,7 @@ function assertNoIdIn(dump: string, id: string): void {
  * against the real backend. Third-party stores run it too. Assertions use `node:assert`, so it
  * works under vitest and node:test alike. Expiry is checked on the store's own clock: an injected
  * one moved by `advanceClock` when given (instant), else the backend's, by waiting until a control
- * record the store holds has expired (short real TTLs; about 8 s per store).
+ * record the store holds has expired (short real TTLs; about 11 s per store).
  *
  * @example
  * ```ts
@@ -354,15 +354,16 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
         assert.equal(await store.load(id), null)
       })
 
-      // The write lands three quarters into the ttl, so once the original ttl has ended the moved
-      // one still has three quarters to run: room for a slow machine on either side.
+      // The write lands half way through the ttl, so it has half the ttl to reach a live record, and
+      // once the original ttl has ended the moved one still has half to run: room for a slow machine
+      // on either side.
       it('apply moves the expiry forward', async () => {
         const store = await options.makeStore()
         const ttlMs = time.window
         const created = await store.create(record({ a: 1 }), ttlMs)
         const original = await time.span(store, ttlMs)
-        const later = await time.span(store, (ttlMs * 3) / 4)
-        await later.ended()
+        const halfway = await time.span(store, ttlMs / 2)
+        await halfway.ended()
         const applied = await store.apply(created, changes({ set: { b: 2 } }), ttlMs)
         assert.ok(!isMissing(applied), 'apply found no record before its ttl ended')
         await original.ended()
@@ -374,8 +375,8 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
         const ttlMs = time.window
         const created = await store.create(record(richData()), ttlMs)
         const original = await time.span(store, ttlMs)
-        const later = await time.span(store, (ttlMs * 3) / 4)
-        await later.ended()
+        const halfway = await time.span(store, ttlMs / 2)
+        await halfway.ended()
         const touched = await store.touch(created, ttlMs)
         assert.ok(!isMissing(touched), 'touch found no record before its ttl ended')
         await original.ended()
