@@ -1,8 +1,9 @@
 import { request as httpRequest } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import { sendWebResponse } from './send-response.js'
-import { listen, sleep } from '../../test/support/node-http-harness.js'
+import { listen } from '../../test/support/node-http-harness.js'
 import type { Loopback } from '../../test/support/node-http-harness.js'
+import { gate, hangGuard } from '../../test/support/wait.js'
 
 let server: Loopback | undefined
 
@@ -11,13 +12,20 @@ afterEach(async () => {
   server = undefined
 })
 
-/** A body that yields `parts` one at a time, `gapMs` apart, recording a cancel. */
-function slowBody(parts: string[], gapMs: number, log: { cancelled: boolean; pulled: number }): ReadableStream<Uint8Array> {
+/**
+ * A body that yields `parts` one pull at a time, recording a cancel; after the first part each pull
+ * waits for `next` (by default it never waits), so a test can keep the stream open as long as it needs.
+ */
+function slowBody(
+  parts: string[],
+  log: { cancelled: boolean; pulled: number },
+  next: () => Promise<void> = () => Promise.resolve(),
+): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder()
   let index = 0
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (index > 0) await sleep(gapMs)
+      if (index > 0) await next()
       const part = parts[index++]
       log.pulled = index
       if (part === undefined) controller.close()
@@ -36,7 +44,7 @@ describe('sendWebResponse', () => {
       const headers = new Headers({ 'content-type': 'text/plain', 'x-extra': 'yes' })
       headers.append('set-cookie', 'a=1; Path=/')
       headers.append('set-cookie', 'b=2; Path=/; HttpOnly')
-      void sendWebResponse(res, new Response(slowBody(['one,', 'two,', 'three'], 5, log), { status: 202, statusText: 'Queued', headers }))
+      void sendWebResponse(res, new Response(slowBody(['one,', 'two,', 'three'], log), { status: 202, statusText: 'Queued', headers }))
     })
     const response = await fetch(server.url)
     expect(response.status).toBe(202)
@@ -60,23 +68,24 @@ describe('sendWebResponse', () => {
   })
 
   it('resolves once the reply has finished', async () => {
-    let finishedFirst: boolean | undefined
+    let finishedWhenResolved!: Promise<boolean>
     server = await listen((_req, res) => {
-      void sendWebResponse(res, new Response('done')).then(() => (finishedFirst = res.writableFinished))
+      finishedWhenResolved = sendWebResponse(res, new Response('done')).then(() => res.writableFinished)
     })
     await (await fetch(server.url)).text()
-    await sleep(10)
-    expect(finishedFirst).toBe(true)
+    expect(await hangGuard(finishedWhenResolved, 'sendWebResponse')).toBe(true)
   })
 
   it('resolves and cancels the body when the client goes away', async () => {
     const log = { cancelled: false, pulled: 0 }
-    let outcome: string | undefined
+    let outcome!: Promise<string>
     const parts = Array.from({ length: 100 }, (_, i) => `part ${i}\n`)
+    // After the first part the body waits for good: only the client leaving can end the reply.
+    const never = gate()
     server = await listen((_req, res) => {
-      sendWebResponse(res, new Response(slowBody(parts, 10, log))).then(
-        () => (outcome = 'resolved'),
-        () => (outcome = 'rejected'),
+      outcome = sendWebResponse(res, new Response(slowBody(parts, log, () => never.wait))).then(
+        () => 'resolved',
+        () => 'rejected',
       )
     })
     await new Promise<void>((resolve) => {
@@ -89,27 +98,34 @@ describe('sendWebResponse', () => {
       req.on('error', () => undefined)
       req.end()
     })
-    await sleep(100)
-    expect(outcome).toBe('resolved')
+    expect(await hangGuard(outcome, 'sendWebResponse after the client left')).toBe('resolved')
     expect(log.cancelled).toBe(true)
     expect(log.pulled).toBeLessThan(parts.length)
   })
 
   it('rejects and cuts the connection when the body stream fails', async () => {
-    let rejection: unknown
+    let rejection!: Promise<unknown>
+    // The source breaks only once the client has the head: the failure is mid-body.
+    const breaks = gate()
     server = await listen((_req, res) => {
       const body = new ReadableStream<Uint8Array>({
         start(controller) {
           controller.enqueue(new TextEncoder().encode('partial'))
         },
         async pull(controller) {
-          await sleep(10)
+          await breaks.wait
           controller.error(new Error('source broke'))
         },
       })
-      sendWebResponse(res, new Response(body)).catch((error: unknown) => (rejection = error))
+      rejection = sendWebResponse(res, new Response(body)).then(
+        () => undefined,
+        (error: unknown) => error,
+      )
     })
-    await expect(fetch(server.url).then((r) => r.text())).rejects.toThrow()
-    expect((rejection as Error).message).toBe('source broke')
+    const response = await fetch(server.url)
+    expect(response.status).toBe(200)
+    breaks.open()
+    await expect(response.text()).rejects.toThrow()
+    expect(((await hangGuard(rejection, 'sendWebResponse')) as Error).message).toBe('source broke')
   })
 })

@@ -17,7 +17,8 @@ export interface BodyWriter {
  * Headers already set on `res` stay unless the `Response` names them.
  *
  * Resolves once the reply has finished or the connection has closed (a client that went away is
- * not an error: the rest of the body is cancelled). Rejects only when the body stream itself fails;
+ * not an error: the rest of the body is cancelled at once, even while the body is waiting for its
+ * next chunk). Rejects only when the body stream itself fails;
  * the socket is destroyed first, since a reply cut short cannot be mended.
  */
 export function sendWebResponse(res: ServerResponse, response: Response): Promise<void> {
@@ -46,6 +47,10 @@ export async function writeWebResponse(res: ServerResponse, response: Response, 
     return settled(res)
   }
   const reader = body.getReader()
+  // A client that leaves while the body is quiet (a read pending, as in a stream of rare events)
+  // is noticed at once, not at the next chunk: cancelling ends the pending read.
+  const cancelOnClose = (): void => void reader.cancel().catch(() => undefined)
+  res.once('close', cancelOnClose)
   try {
     for (;;) {
       if (res.destroyed) {
@@ -61,7 +66,11 @@ export async function writeWebResponse(res: ServerResponse, response: Response, 
     res.destroy()
     reader.cancel(error).catch(() => undefined)
     throw error
+  } finally {
+    res.off('close', cancelOnClose)
   }
+  // Cancelled because the client left: there is no reply to end.
+  if (res.destroyed) return
   writer.end()
   return settled(res)
 }

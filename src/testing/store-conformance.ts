@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import type { Json } from '../core/json.js'
 import { EXPIRED, GONE, RENEWED } from '../core/store.js'
 import type { ChangeSet, Missing, SessionOwner, SessionRecord, SessionStore } from '../core/store.js'
+import { backendClockTime, injectedClockTime } from './conformance-time.js'
 
 /**
  * The test functions the suite registers its cases with: vitest's, node:test's, or any runner's
@@ -59,15 +60,37 @@ export interface StoreConformanceOptions {
    * `true`, as every server store must. `false` for a store that cannot (the cookie store).
    */
   listsByUser?: boolean
+  /**
+   * Moves the clock the store judges expiry by forward by `ms`. Give it for a store that judges time
+   * in-process by an injected clock (the `clock` option of MemoryStore, CookieStore and
+   * SqliteStore): the expiry cases then advance the clock instead of waiting, so they are instant
+   * and cannot flake on a busy machine. The clock must read epoch milliseconds and start at
+   * `Date.now()` (for example `() => Date.now() + offset`), because the suite writes
+   * `absoluteExpiresAt` from `Date.now()`. Without it (Redis, PostgreSQL: the backend's clock) the
+   * expiry cases wait out short real TTLs, about 11 s per store in all.
+   */
+  advanceClock?(store: SessionStore, ms: number): Promise<void> | void
 }
 
 const MINUTE = 60_000
-// Short real TTLs: backends judge expiry by their own clocks (Redis TTL, SQL now()), so fake timers cannot
-// drive them. The margins leave ~100-200 ms for scheduling and round trips on either side.
-const SHORT_TTL = 300
-const PAST_SHORT_TTL = 500
+// Creates in flight at once in the 1,000-create case: enough to race id generation and inserts, few
+// enough that a pooled backend's queue (10 connections by default in pg) drains well within its
+// connect timeout on a loaded machine.
+const CREATES_IN_FLIGHT = 100
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+/** Runs `fn(0)` … `fn(count - 1)` with at most `width` calls in flight at once; the results in order. */
+async function concurrently<T>(count: number, width: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array<T>(count)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++
+      results[i] = await fn(i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(width, count) }, worker))
+  return results
+}
 
 const NO_CHANGES: ChangeSet = { clear: false, set: {}, remove: [] }
 const LONG_TTL = 30 * 60_000
@@ -192,8 +215,10 @@ function assertNoIdIn(dump: string, id: string): void {
 
 /**
  * Registers the store conformance suite: the behaviour every {@link SessionStore} must show, run
- * against the real backend with real time (short TTLs; about 6 s per store). Third-party stores
- * run it too. Assertions use `node:assert`, so it works under vitest and node:test alike.
+ * against the real backend. Third-party stores run it too. Assertions use `node:assert`, so it
+ * works under vitest and node:test alike. Expiry is checked on the store's own clock: an injected
+ * one moved by `advanceClock` when given (instant), else the backend's, by waiting until a control
+ * record the store holds has expired (short real TTLs; about 11 s per store).
  *
  * @example
  * ```ts
@@ -201,12 +226,25 @@ function assertNoIdIn(dump: string, id: string): void {
  * import { defineStoreConformance } from 'cloakroom/testing'
  * import { MemoryStore } from 'cloakroom'
  *
- * defineStoreConformance({ name: 'MemoryStore', test: { describe, it }, makeStore: () => new MemoryStore() })
+ * // A clock per store that the suite moves forward instead of waiting for expiry.
+ * const offsets = new WeakMap<object, { ms: number }>()
+ * defineStoreConformance({
+ *   name: 'MemoryStore',
+ *   test: { describe, it },
+ *   makeStore: () => {
+ *     const offset = { ms: 0 }
+ *     const store = new MemoryStore({ clock: () => Date.now() + offset.ms })
+ *     offsets.set(store, offset)
+ *     return store
+ *   },
+ *   advanceClock: (store, ms) => void (offsets.get(store)!.ms += ms),
+ * })
  * ```
  */
 export function defineStoreConformance(options: StoreConformanceOptions): void {
-  const { test, dumpBackend } = options
+  const { test, dumpBackend, advanceClock } = options
   const { describe, it } = test
+  const time = advanceClock === undefined ? backendClockTime() : injectedClockTime(advanceClock)
 
   const canInvalidate = (store: SessionStore): boolean => options.canInvalidate ?? store.canInvalidate
 
@@ -302,11 +340,11 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
         },
       )
 
-      it('gives 1,000 parallel creates 1,000 distinct ids, each loading its own data', async () => {
+      it(`gives 1,000 concurrent creates (${CREATES_IN_FLIGHT} in flight at once) 1,000 distinct ids, each loading its own data`, async () => {
         const store = await options.makeStore()
-        const ids = await Promise.all(Array.from({ length: 1000 }, (_, i) => store.create(record({ i }), MINUTE)))
+        const ids = await concurrently(1000, CREATES_IN_FLIGHT, (i) => store.create(record({ i }), MINUTE))
         assert.equal(new Set(ids).size, 1000)
-        const loaded = await Promise.all(ids.map((id) => store.load(id)))
+        const loaded = await concurrently(1000, CREATES_IN_FLIGHT, (i) => store.load(ids[i]!))
         loaded.forEach((entry, i) => assert.deepEqual(entry?.data, { i }, `record ${i} did not load its own data`))
       })
     })
@@ -314,68 +352,82 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
     describe('expiry', () => {
       it('loads null once the ttl has passed', async () => {
         const store = await options.makeStore()
-        const id = await store.create(record({ a: 1 }), SHORT_TTL)
-        await sleep(PAST_SHORT_TTL)
-        assert.equal(await store.load(id), null)
+        const id = await store.create(record({ a: 1 }), time.shortTtl)
+        const ttl = await time.span(store, time.shortTtl)
+        await ttl.ended()
+        assert.equal(await store.load(id), null, 'the record still loads after its ttl ended')
       })
 
       it('answers EXPIRED for apply, touch and renew on an expired record, and does not revive it', async () => {
         const store = await options.makeStore()
-        const id = await store.create(record({ a: 1 }), SHORT_TTL)
-        await sleep(PAST_SHORT_TTL)
+        const id = await store.create(record({ a: 1 }), time.shortTtl)
+        const ttl = await time.span(store, time.shortTtl)
+        await ttl.ended()
         assertAnswer(await store.apply(id, changes({ set: { b: 2 } }), MINUTE), EXPIRED, 'apply')
         assertAnswer(await store.touch(id, MINUTE), EXPIRED, 'touch')
         assertAnswer(await store.renew(id, changes({ set: { b: 2 } }), MINUTE), EXPIRED, 'renew')
         assert.equal(await store.load(id), null)
       })
 
+      // The write lands half way through the ttl, so it has half the ttl to reach a live record, and
+      // once the original ttl has ended the moved one still has half to run: room for a slow machine
+      // on either side.
       it('apply moves the expiry forward', async () => {
         const store = await options.makeStore()
-        const created = await store.create(record({ a: 1 }), 600)
-        await sleep(300)
-        const applied = await store.apply(created, changes({ set: { b: 2 } }), 600)
-        assert.ok(!isMissing(applied))
-        await sleep(400) // the original expiry has passed; the moved one has not
-        assert.deepEqual((await store.load(applied))?.data, { a: 1, b: 2 })
+        const ttlMs = time.window
+        const created = await store.create(record({ a: 1 }), ttlMs)
+        const original = await time.span(store, ttlMs)
+        const halfway = await time.span(store, ttlMs / 2)
+        await halfway.ended()
+        const applied = await store.apply(created, changes({ set: { b: 2 } }), ttlMs)
+        assert.ok(!isMissing(applied), 'apply found no record before its ttl ended')
+        await original.ended()
+        assert.deepEqual((await store.load(applied))?.data, { a: 1, b: 2 }, 'the record expired at its original expiry')
       })
 
       it('touch moves the expiry forward and leaves the data alone', async () => {
         const store = await options.makeStore()
-        const data = richData()
-        const created = await store.create(record(data), 600)
-        await sleep(300)
-        const touched = await store.touch(created, 600)
-        assert.ok(!isMissing(touched))
-        await sleep(400)
-        assert.deepStrictEqual((await store.load(touched))?.data, richData())
+        const ttlMs = time.window
+        const created = await store.create(record(richData()), ttlMs)
+        const original = await time.span(store, ttlMs)
+        const halfway = await time.span(store, ttlMs / 2)
+        await halfway.ended()
+        const touched = await store.touch(created, ttlMs)
+        assert.ok(!isMissing(touched), 'touch found no record before its ttl ended')
+        await original.ended()
+        assert.deepStrictEqual((await store.load(touched))?.data, richData(), 'the record expired at its original expiry')
       })
 
       it('ends the session at absoluteExpiresAt even with a long ttl', async () => {
         const store = await options.makeStore()
-        const id = await store.create(record({ a: 1 }, Date.now() + 400), MINUTE)
+        const absoluteExpiresAt = Date.now() + time.window
+        const id = await store.create(record({ a: 1 }, absoluteExpiresAt), LONG_TTL)
         assert.notEqual(await store.load(id), null)
-        await sleep(600)
-        assert.equal(await store.load(id), null)
+        const cut = await time.until(store, absoluteExpiresAt)
+        await cut.ended()
+        assert.equal(await store.load(id), null, 'the record still loads after absoluteExpiresAt')
       })
 
       it('apply never extends the expiry past absoluteExpiresAt', async () => {
         const store = await options.makeStore()
-        const id = await store.create(record({ a: 1 }, Date.now() + 500), MINUTE)
-        await sleep(150)
-        const applied = await store.apply(id, changes({ set: { b: 2 } }), MINUTE)
+        const absoluteExpiresAt = Date.now() + time.window
+        const id = await store.create(record({ a: 1 }, absoluteExpiresAt), LONG_TTL)
+        const applied = await store.apply(id, changes({ set: { b: 2 } }), LONG_TTL)
         assert.ok(!isMissing(applied))
-        await sleep(550)
-        assert.equal(await store.load(applied), null)
+        const cut = await time.until(store, absoluteExpiresAt)
+        await cut.ended()
+        assert.equal(await store.load(applied), null, 'apply extended the record past absoluteExpiresAt')
       })
 
       it('touch never extends the expiry past absoluteExpiresAt', async () => {
         const store = await options.makeStore()
-        const id = await store.create(record({ a: 1 }, Date.now() + 500), MINUTE)
-        await sleep(150)
-        const touched = await store.touch(id, MINUTE)
+        const absoluteExpiresAt = Date.now() + time.window
+        const id = await store.create(record({ a: 1 }, absoluteExpiresAt), LONG_TTL)
+        const touched = await store.touch(id, LONG_TTL)
         assert.ok(!isMissing(touched))
-        await sleep(550)
-        assert.equal(await store.load(touched), null)
+        const cut = await time.until(store, absoluteExpiresAt)
+        await cut.ended()
+        assert.equal(await store.load(touched), null, 'touch extended the record past absoluteExpiresAt')
       })
     })
 

@@ -1,6 +1,7 @@
 import type { SessionStore } from '../../src/core/store.js'
 import { forwardTo } from '../support/harness.js'
 import { InstrumentedStore } from '../support/stores.js'
+import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { request as httpRequest } from 'node:http'
 import { Readable } from 'node:stream'
@@ -14,8 +15,9 @@ import { generateKey } from '../../src/crypto/keys.js'
 import { CookieStore } from '../../src/stores/cookie/index.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
 import { defineAdapterConformance, type AdapterHarness, type AppRoute, type RouteResult, type RunningApp } from '../../src/testing/adapter-conformance.js'
-import { sleep, watchHeadLeaving, type Timeline } from '../support/node-http-harness.js'
+import { watchHeadLeaving, type Timeline } from '../support/node-http-harness.js'
 import { cookieHeader, sessionCookie } from '../support/http.js'
+import { gate, hangGuard, waitFor } from '../support/wait.js'
 
 // --- harness -------------------------------------------------------------------------------
 
@@ -164,7 +166,7 @@ describe('fastify adapter specifics', () => {
 
   it('reply.redirect right after login carries the new cookie, and the store write finished before the head left', async () => {
     const store = new InstrumentedStore()
-    store.writeDelayMs = 100
+    const releaseWrite = store.hold('create')
     const app = Fastify()
     apps.push(app)
     const timeline: Timeline = {}
@@ -177,7 +179,13 @@ describe('fastify adapter specifics', () => {
     })
     app.get('/whoami', async (request) => ({ user: (await request.session.get('user')) ?? null }))
     const server = await listen(app)
-    const response = await server.fetch(new Request('http://localhost/login', { method: 'POST' }))
+    const responding = server.fetch(new Request('http://localhost/login', { method: 'POST' }))
+    // The write is held: a head that did not wait for it would leave in the turns the poll spans.
+    await waitFor(() => store.calls.create === 1, 'the login write starting')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(timeline.headLeftAt).toBeUndefined()
+    releaseWrite()
+    const response = await responding
     expect(response.status).toBe(302)
     expect(response.headers.get('location')).toBe('/whoami')
     const cookie = cookieHeader(response)
@@ -382,9 +390,12 @@ describe('fastify adapter specifics', () => {
   it('a purge still happens when the client disconnects before the reply', async () => {
     const store = new InstrumentedStore()
     const app = await appWith(store)
-    app.post('/slow-logout', async (request) => {
+    const inHandler = gate()
+    let disconnected!: Promise<unknown>
+    app.post('/slow-logout', async (request, reply) => {
       await request.session.get('user')
-      await sleep(150)
+      disconnected = once(reply.raw, 'close')
+      await inHandler.pass()
       request.session.purge()
       return 'bye'
     })
@@ -393,9 +404,13 @@ describe('fastify adapter specifics', () => {
     const writesBefore = store.writes
     const controller = new AbortController()
     const aborted = fetch(`http://127.0.0.1:${server.port}/slow-logout`, { method: 'POST', headers: { cookie }, signal: controller.signal })
-    setTimeout(() => controller.abort(), 50)
+    await inHandler.reached
+    controller.abort()
     await expect(aborted).rejects.toThrow()
-    for (let waited = 0; store.writes === writesBefore && waited < 3000; waited += 10) await sleep(10)
+    // The server has seen the connection go before the handler purges.
+    await hangGuard(disconnected, 'the server seeing the client leave')
+    inHandler.open()
+    await waitFor(() => store.writes > writesBefore, 'the purge reaching the store')
     expect(store.writes).toBe(writesBefore + 1)
     const after = await server.fetch(new Request('http://localhost/whoami', { headers: { cookie } }))
     expect(await after.json()).toEqual({ user: null })

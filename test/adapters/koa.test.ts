@@ -1,6 +1,7 @@
 import type { SessionStore } from '../../src/core/store.js'
 import { forwardTo } from '../support/harness.js'
 import { InstrumentedStore } from '../support/stores.js'
+import { once } from 'node:events'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
@@ -14,8 +15,9 @@ import { generateKey } from '../../src/crypto/keys.js'
 import { CookieStore } from '../../src/stores/cookie/index.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
 import { defineAdapterConformance, type AdapterHarness, type AppRoute, type RouteResult, type RunningApp } from '../../src/testing/adapter-conformance.js'
-import { sleep, watchHeadLeaving, type Timeline } from '../support/node-http-harness.js'
+import { watchHeadLeaving, type Timeline } from '../support/node-http-harness.js'
 import { cookieHeader, sessionCookie } from '../support/http.js'
+import { gate, hangGuard, waitFor } from '../support/wait.js'
 
 // Koa 2 ships no types of its own; @types/koa (written for 3) describes the API both share.
 const Koa2 = createRequire(import.meta.url)('koa2') as typeof Koa
@@ -157,7 +159,7 @@ for (const [version, KoaClass] of versions) {
 
     it('a redirect right after login carries the new cookie, and the store write finished before the head left', async () => {
       const store = new InstrumentedStore()
-      store.writeDelayMs = 100
+      const releaseWrite = store.hold('create')
       const timeline: Timeline = {}
       const outer: Koa.Middleware = async (ctx, next) => {
         watchHeadLeaving(ctx.res, timeline)
@@ -172,7 +174,13 @@ for (const [version, KoaClass] of versions) {
         },
         { outer },
       )
-      const response = await get('/login-redirect', { method: 'POST' })
+      const responding = get('/login-redirect', { method: 'POST' })
+      // The write is held: a head that did not wait for it would leave in the turns the poll spans.
+      await waitFor(() => store.calls.create === 1, 'the login write starting')
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(timeline.headLeftAt).toBeUndefined()
+      releaseWrite()
+      const response = await responding
       expect(response.status).toBe(302)
       expect(response.headers.get('location')).toBe('/whoami')
       const cookie = cookieHeader(response)
@@ -348,9 +356,12 @@ for (const [version, KoaClass] of versions) {
 
     it('a purge still happens when the client disconnects before the response', async () => {
       const store = new InstrumentedStore()
+      const inHandler = gate()
+      let disconnected!: Promise<unknown>
       const { server, get, login } = await serve(store, async (ctx) => {
         await ctx.session.get('user')
-        await sleep(150)
+        disconnected = once(ctx.res, 'close')
+        await inHandler.pass()
         ctx.session.purge()
         ctx.body = 'bye'
       })
@@ -358,9 +369,13 @@ for (const [version, KoaClass] of versions) {
       const writesBefore = store.writes
       const controller = new AbortController()
       const aborted = fetch(`http://127.0.0.1:${server.port}/slow-logout`, { method: 'POST', headers: { cookie }, signal: controller.signal })
-      setTimeout(() => controller.abort(), 50)
+      await inHandler.reached
+      controller.abort()
       await expect(aborted).rejects.toThrow()
-      for (let waited = 0; store.writes === writesBefore && waited < 3000; waited += 10) await sleep(10)
+      // The server has seen the connection go before the handler purges.
+      await hangGuard(disconnected, 'the server seeing the client leave')
+      inHandler.open()
+      await waitFor(() => store.writes > writesBefore, 'the purge reaching the store')
       expect(store.writes).toBe(writesBefore + 1)
       expect(await (await get('/whoami', { headers: { cookie } })).json()).toEqual({ user: null })
     })

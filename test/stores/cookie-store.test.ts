@@ -1,10 +1,27 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { ConfigError } from '../../src/core/errors.js'
 import { EXPIRED } from '../../src/core/store.js'
-import type { SessionRecord } from '../../src/core/store.js'
+import type { SessionRecord, SessionStore } from '../../src/core/store.js'
 import { CookieStore } from '../../src/stores/cookie/index.js'
 import { defineStoreConformance } from '../../src/testing/index.js'
 
-defineStoreConformance({ name: 'CookieStore', test: { describe, it }, makeStore: () => new CookieStore(), canInvalidate: false, listsByUser: false })
+// Each store judges time by its own clock, which the expiry cases move forward.
+const clocks = new WeakMap<SessionStore, { offset: number }>()
+defineStoreConformance({
+  name: 'CookieStore',
+  test: { describe, it },
+  makeStore: () => {
+    const clock = { offset: 0 }
+    const store = new CookieStore({ clock: () => Date.now() + clock.offset })
+    clocks.set(store, clock)
+    return store
+  },
+  advanceClock: (store, ms) => {
+    clocks.get(store)!.offset += ms
+  },
+  canInvalidate: false,
+  listsByUser: false,
+})
 
 const MINUTE = 60_000
 const NO_CHANGES = { clear: false, set: {}, remove: [] }
@@ -60,6 +77,25 @@ describe('CookieStore expiry', () => {
     }
     vi.advanceTimersByTime(3_000)
     expect(await store.load(value)).toBeNull()
+  })
+
+  it('judges every instant by the clock option instead of Date.now()', async () => {
+    let now = Date.now() + 86_400_000
+    const store = new CookieStore({ clock: () => now })
+    const value = await store.create(record({ a: 1 }), 10_000)
+    expect(JSON.parse(value)).toMatchObject({ e: now + 10_000 })
+    now += 9_999
+    const touched = (await store.touch(value, 10_000)) as string
+    expect(JSON.parse(touched)).toMatchObject({ e: now + 10_000 })
+    now += 1
+    expect(await store.load(value)).toBeNull()
+    expect(await store.apply(value, NO_CHANGES, MINUTE)).toBe(EXPIRED)
+    expect((await store.load(touched))?.data).toEqual({ a: 1 })
+  })
+
+  it('refuses a clock that is not a function with a ConfigError naming the fix', () => {
+    expect(() => new CookieStore({ clock: 12 as never })).toThrow(ConfigError)
+    expect(() => new CookieStore({ clock: 12 as never })).toThrow(/clock must be a function.*clock: \(\) => Date\.now\(\)/)
   })
 
   it('answers EXPIRED for touch on an expired value', async () => {

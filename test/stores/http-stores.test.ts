@@ -23,6 +23,7 @@ import { cookieHeader, sessionCookie } from '../support/http.js'
 import { findTestPostgres, openTestSchema, type TestSchema } from '../support/postgres.js'
 import { deletePrefix, openClient, uniquePrefix, type OpenClient } from '../support/redis-clients.js'
 import { redisAnswers } from '../support/redis-process.js'
+import { gate, type Gate } from '../support/wait.js'
 
 interface StoreUnderTest {
   name: string
@@ -100,16 +101,7 @@ async function eventually(condition: () => Promise<boolean>, timeoutMs = 10_000)
   }
 }
 
-/** A gate a handler waits at until the test opens it. */
-function gate(): { wait: Promise<void>; open: () => void; reached: Promise<void>; arrive: () => void } {
-  let open!: () => void
-  let arrive!: () => void
-  const wait = new Promise<void>((resolve) => (open = resolve))
-  const reached = new Promise<void>((resolve) => (arrive = resolve))
-  return { wait, open, reached, arrive }
-}
-
-function app(store: SessionStore, gates: Map<string, ReturnType<typeof gate>>, options: Partial<SessionOptions> = {}): Hono {
+function app(store: SessionStore, gates: Map<string, Gate>, options: Partial<SessionOptions> = {}): Hono {
   const hono = new Hono()
   hono.use(sessions({ store, keys: [KEY], ...options }))
   hono.post('/login', (c) => {
@@ -123,18 +115,13 @@ function app(store: SessionStore, gates: Map<string, ReturnType<typeof gate>>, o
     session.renew()
     return c.text('ok')
   })
-  // Reads the session, waits (so that requests overlap), then writes one key.
+  // Reads the session, waits at the named gate if any (so that requests overlap), then writes one key.
   hono.post('/set/:key/:value', async (c) => {
     const session = c.get('session')
     await session.get('user')
     const name = c.req.query('gate')
     const held = name === undefined ? undefined : gates.get(name)
-    if (held) {
-      held.arrive()
-      await held.wait
-    } else {
-      await new Promise((resolve) => setTimeout(resolve, 25))
-    }
+    if (held) await held.pass()
     session.insert(c.req.param('key'), c.req.param('value'))
     return c.text('ok')
   })
@@ -155,7 +142,7 @@ function app(store: SessionStore, gates: Map<string, ReturnType<typeof gate>>, o
 for (const underTest of storesUnderTest) {
   describe(`${underTest.name} store over HTTP`, () => {
     let server: RunningApp
-    const gates = new Map<string, ReturnType<typeof gate>>()
+    const gates = new Map<string, Gate>()
     beforeAll(async () => {
       server = await overHttp(app(await underTest.make(), gates).fetch)
     })
@@ -170,7 +157,16 @@ for (const underTest of storesUnderTest) {
     it('overlapping requests that change different keys all land', async () => {
       const cookie = await login()
       const keys = Array.from({ length: 10 }, (_, i) => `k${i}`)
-      const responses = await Promise.all(keys.map((key) => post(`/set/${key}/v-${key}`, cookie)))
+      // Every request has loaded the session before any of them writes.
+      const held = keys.map((key) => {
+        const stop = gate()
+        gates.set(`keys-${key}`, stop)
+        return stop
+      })
+      const pending = keys.map((key) => post(`/set/${key}/v-${key}?gate=keys-${key}`, cookie))
+      await Promise.all(held.map((stop) => stop.reached))
+      for (const stop of held) stop.open()
+      const responses = await Promise.all(pending)
       for (const response of responses) expect(response.status).toBe(200)
       const stored = await entries(cookie)
       for (const key of keys) expect(stored[key]).toBe(`v-${key}`)

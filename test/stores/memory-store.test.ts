@@ -6,7 +6,7 @@ import type { SessionRecord, SessionStore } from '../../src/core/store.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
 import { defineRevocationListConformance, defineStoreConformance } from '../../src/testing/index.js'
 
-// Each store judges time by its own clock, which the marker-window cases move forward.
+// Each store judges time by its own clock, which the expiry and marker-window cases move forward.
 const clocks = new WeakMap<SessionStore, { offset: number }>()
 defineStoreConformance({
   name: 'MemoryStore',
@@ -16,6 +16,9 @@ defineStoreConformance({
     const store = new MemoryStore({ clock: () => Date.now() + clock.offset })
     clocks.set(store, clock)
     return store
+  },
+  advanceClock: (store, ms) => {
+    clocks.get(store)!.offset += ms
   },
   expireMarkers: async (store) => {
     clocks.get(store)!.offset += MARKER_WINDOW_MS + 1

@@ -50,7 +50,7 @@ describe('RedisStore scripts declare every key they touch', () => {
 
   beforeAll(() => redis.connect())
   afterAll(async () => {
-    for (const prefix of prefixes) await deletePrefix([6379], prefix)
+    await deletePrefix([6379], prefixes)
     redis.disconnect()
   })
 

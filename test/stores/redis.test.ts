@@ -78,7 +78,7 @@ function defineRedisStoreTests(kind: RedisClientKind, ports: () => number[]): vo
   })
   afterAll(async () => {
     if (!setup.open) return
-    for (const prefix of setup.prefixes) await deletePrefix(ports(), prefix)
+    await deletePrefix(ports(), setup.prefixes)
     await setup.open.close()
   })
 

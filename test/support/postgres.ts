@@ -76,6 +76,11 @@ export interface TestSchema {
   drop(): Promise<void>
 }
 
+// The tests' pools wait this long for a connection (a new one forks a server process, slow on a
+// busy machine; a queued one waits for a burst ahead of it). It only guards against a hang: the
+// bounds under test are the stores' own timeoutMs. The reachability probe keeps its 2 s.
+const POOL_CONNECT_TIMEOUT_MS = 10_000
+
 /**
  * Creates a randomly named schema and a pool for it.
  *
@@ -89,7 +94,7 @@ export async function openTestSchema(env: TestPostgres): Promise<TestSchema> {
   const pools: pg.Pool[] = []
   const poolErrors: Error[] = []
   const newPool = (config: pg.PoolConfig = {}): pg.Pool => {
-    const pool = new pg.Pool({ ...env.config, ...config })
+    const pool = new pg.Pool({ ...env.config, connectionTimeoutMillis: POOL_CONNECT_TIMEOUT_MS, ...config })
     pool.on('error', (err) => poolErrors.push(err))
     pools.push(pool)
     return pool

@@ -1,32 +1,10 @@
 import { applyChanges } from '../../core/change-set.js'
 import { ConfigError, StoreError } from '../../core/errors.js'
-import type { RevocationList } from '../../core/revocation.js'
-import { RevocationCache } from './revocation-cache.js'
 import type { Json } from '../../core/json.js'
+import type { RevocationList } from '../../core/revocation.js'
 import { EXPIRED } from '../../core/store.js'
 import type { ChangeSet, Expired, RevokeSelection, SessionOwner, SessionRecord, SessionStore } from '../../core/store.js'
-
-/**
- * Options of {@link CookieStore}.
- *
- * @example
- * ```ts
- * const options: CookieStoreOptions = { revocations: redisStore.revocationList(), revocationCacheMs: 5000 }
- * ```
- */
-export interface CookieStoreOptions {
-  /**
-   * Where revocation marks are kept, so that stateless sessions can be revoked ("sign out
-   * everywhere"): any server store's `revocationList()`, or your own get/set. Default: none
-   * (sessions cannot be revoked before they expire).
-   */
-  revocations?: RevocationList
-  /**
-   * How long this process trusts a mark it read, in milliseconds [5000]: a revocation made in
-   * another process takes effect here within this time (in the revoking process, at once).
-   */
-  revocationCacheMs?: number
-}
+import { RevocationCache } from './revocation-cache.js'
 
 /** The record as it travels: `{"v":1,"d":data,"c":createdAt,"a":absoluteExpiresAt,"e":expiresAt,"o"?:owner}`. */
 interface Envelope {
@@ -39,6 +17,33 @@ interface Envelope {
 }
 
 const VERSION = 1
+
+/**
+ * Options of {@link CookieStore}.
+ *
+ * @example
+ * ```ts
+ * const options: CookieStoreOptions = { revocations: redisStore.revocationList(), revocationCacheMs: 5000 }
+ * ```
+ */
+export interface CookieStoreOptions {
+  /**
+   * The clock the embedded expiry is written and judged by, in epoch milliseconds [`Date.now`];
+   * tests pass one they control.
+   */
+  clock?: () => number
+  /**
+   * Where revocation marks are kept, so that stateless sessions can be revoked ("sign out
+   * everywhere"): any server store's `revocationList()`, or your own get/set. Default: none
+   * (sessions cannot be revoked before they expire).
+   */
+  revocations?: RevocationList
+  /**
+   * How long this process trusts a mark it read, in milliseconds [5000]: a revocation made in
+   * another process takes effect here within this time (in the revoking process, at once).
+   */
+  revocationCacheMs?: number
+}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -77,14 +82,13 @@ function isOwner(value: unknown): value is SessionOwner {
   )
 }
 
-function encode(data: Record<string, Json>, createdAt: number, absoluteExpiresAt: number | null, ttlMs: number, owner: SessionOwner | undefined): string {
-  const idle = Date.now() + ttlMs
+function encode(data: Record<string, Json>, createdAt: number, absoluteExpiresAt: number | null, expiresAt: number, owner: SessionOwner | undefined): string {
   const envelope: Envelope = {
     v: VERSION,
     d: data,
     c: createdAt,
     a: absoluteExpiresAt,
-    e: absoluteExpiresAt === null ? idle : Math.min(idle, absoluteExpiresAt),
+    e: expiresAt,
   }
   if (owner !== undefined) envelope.o = owner
   try {
@@ -95,16 +99,17 @@ function encode(data: Record<string, Json>, createdAt: number, absoluteExpiresAt
   }
 }
 
-function live(id: string): Envelope | undefined {
-  const envelope = decode(id)
-  return envelope !== undefined && envelope.e > Date.now() ? envelope : undefined
+function expiryOf(now: number, ttlMs: number, absoluteExpiresAt: number | null): number {
+  const idle = now + ttlMs
+  return absoluteExpiresAt === null ? idle : Math.min(idle, absoluteExpiresAt)
 }
 
 /**
  * The stateless store: the whole record travels in the cookie. The "id" it returns is the record
  * serialized as JSON, with its expiry embedded (`e = min(now + ttl, absoluteExpiresAt)`); the
  * session manager seals or signs whatever id a store returns, so this store holds no keys and does
- * no crypto. The embedded expiry means a copied cookie dies on time, read against `Date.now()`.
+ * no crypto. The embedded expiry means a copied cookie dies on time, read against `Date.now()` (or
+ * the `clock` option's function).
  *
  * It cannot invalidate (`canInvalidate` is false): `delete` does nothing, and a copy of an old
  * cookie replayed after logout or renew still loads until its embedded expiry. Keep the TTL and
@@ -127,10 +132,15 @@ export class CookieStore implements SessionStore {
    * with a mark ("created before now"); it cannot end one session by handle, nor count them.
    */
   readonly revokeByUser?: (userId: string, selection: RevokeSelection) => Promise<number | null>
+  readonly #clock: () => number
   readonly #revocations: RevocationCache | undefined
 
   constructor(options: CookieStoreOptions = {}) {
-    const { revocations, revocationCacheMs = 5000 } = options
+    const { clock, revocations, revocationCacheMs = 5000 } = options
+    if (clock !== undefined && typeof clock !== 'function') {
+      throw new ConfigError('CookieStore clock must be a function returning epoch milliseconds; pass e.g. clock: () => Date.now()')
+    }
+    this.#clock = clock ?? (() => Date.now())
     if (revocations !== undefined && (typeof revocations.get !== 'function' || typeof revocations.set !== 'function')) {
       throw new ConfigError('CookieStore revocations must be a revocation list with get and set, e.g. revocations: redisStore.revocationList()')
     }
@@ -146,7 +156,8 @@ export class CookieStore implements SessionStore {
           "the cookie store cannot end one session by handle (it cannot list them); revoke all of a user's sessions, or all but the current one",
         )
       }
-      await cache.set(userId, selection.except === undefined ? { before: Date.now() } : { before: Date.now(), except: selection.except })
+      const before = this.#clock()
+      await cache.set(userId, selection.except === undefined ? { before } : { before, except: selection.except })
       return null
     }
   }
@@ -155,7 +166,7 @@ export class CookieStore implements SessionStore {
    * Parses the value; `null` when it is malformed, of another version, or past its embedded expiry.
    */
   async load(id: string): Promise<SessionRecord | null> {
-    const envelope = live(id)
+    const envelope = this.#live(id)
     if (envelope === undefined) return null
     if (this.#revocations !== undefined && (await this.#revocations.revoked(envelope.o?.userId, envelope.c, envelope.o?.handle))) return null
     const record: SessionRecord = { data: envelope.d, createdAt: envelope.c, absoluteExpiresAt: envelope.a }
@@ -167,7 +178,7 @@ export class CookieStore implements SessionStore {
    * Serializes the record with its expiry; the result is the cookie's (unsealed) value.
    */
   async create(record: SessionRecord, ttlMs: number): Promise<string> {
-    return encode(record.data, record.createdAt, record.absoluteExpiresAt, ttlMs, record.owner)
+    return this.#encode(record.data, record.createdAt, record.absoluteExpiresAt, ttlMs, record.owner)
   }
 
   /**
@@ -175,10 +186,10 @@ export class CookieStore implements SessionStore {
    * is malformed or expired (a stateless store can never know of a purge or a renew).
    */
   async apply(id: string, changes: ChangeSet, ttlMs: number): Promise<string | Expired> {
-    const envelope = live(id)
+    const envelope = this.#live(id)
     if (envelope === undefined) return EXPIRED
     const owner = changes.owner === undefined ? envelope.o : (changes.owner ?? undefined)
-    return encode(applyChanges(envelope.d, changes), envelope.c, envelope.a, ttlMs, owner)
+    return this.#encode(applyChanges(envelope.d, changes), envelope.c, envelope.a, ttlMs, owner)
   }
 
   /**
@@ -193,9 +204,9 @@ export class CookieStore implements SessionStore {
    * Returns the value with a moved expiry; `EXPIRED` when malformed or expired.
    */
   async touch(id: string, ttlMs: number): Promise<string | Expired> {
-    const envelope = live(id)
+    const envelope = this.#live(id)
     if (envelope === undefined) return EXPIRED
-    return encode(envelope.d, envelope.c, envelope.a, ttlMs, envelope.o)
+    return this.#encode(envelope.d, envelope.c, envelope.a, ttlMs, envelope.o)
   }
 
   /**
@@ -203,4 +214,13 @@ export class CookieStore implements SessionStore {
    * the session in the browser.
    */
   async delete(_id: string): Promise<void> {}
+
+  #live(id: string): Envelope | undefined {
+    const envelope = decode(id)
+    return envelope !== undefined && envelope.e > this.#clock() ? envelope : undefined
+  }
+
+  #encode(data: Record<string, Json>, createdAt: number, absoluteExpiresAt: number | null, ttlMs: number, owner: SessionOwner | undefined): string {
+    return encode(data, createdAt, absoluteExpiresAt, expiryOf(this.#clock(), ttlMs, absoluteExpiresAt), owner)
+  }
 }
