@@ -14,6 +14,7 @@ import { SessionEmitter, type RefusedReason, type SessionEventMap } from './even
 import { SessionStatus } from './status.js'
 import { EXPIRED, GONE, RENEWED, type Missing, type RevokeSelection, type SessionOwner, type SessionRecord, type UserSessionEntry } from './store.js'
 import { enforceSessionLimit, ownerChange, ownerOfNew, withOwner } from './accounts.js'
+import type { JsonShape } from './json.js'
 
 /** Browsers drop a `Set-Cookie` line longer than this (name, value and attributes). */
 const MAX_SET_COOKIE_BYTES = 4096
@@ -26,17 +27,17 @@ const MAX_COOKIE_VALUE = 4096
  *
  * @example
  * ```ts
- * const manager = createSessionManager({ store: new CookieStore(), keys: [process.env.SESSION_KEY!] })
+ * const manager = createSessionManager<{ visits?: number }>({ store: new CookieStore(), keys: [process.env.SESSION_KEY!] })
  * export default {
  *   fetch: (request: Request) => manager.handle(request, async (session) => {
- *     const visits = ((await session.get('visits')) ?? 0) as number
+ *     const visits = (await session.get('visits')) ?? 0
  *     session.insert('visits', visits + 1)
  *     return new Response(`visit ${visits + 1}`)
  *   }),
  * }
  * ```
  */
-export interface SessionManager<Data extends object = RegisteredData> extends SessionEngine<Data> {
+export interface SessionManager<Data extends JsonShape<Data> = RegisteredData> extends SessionEngine<Data> {
   /**
    * Runs `handler` with the request's session and returns its response with the session
    * committed: cookie set or cleared, `Cache-Control` and `Vary` merged, or an error response if
@@ -123,7 +124,7 @@ export function sessionFailure(session: Session<object>): CloakroomError | undef
  *
  * @internal
  */
-export class Manager<Data extends object = RegisteredData> implements SessionManager<Data>, SessionBackend {
+export class Manager<Data extends JsonShape<Data> = RegisteredData> implements SessionManager<Data>, SessionBackend {
   readonly options: ResolvedOptions
   readonly #cookies: SetCookieWriter
   readonly #provider: CryptoProvider
@@ -506,7 +507,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
  *
  * @internal
  */
-export function createManager<Data extends object = RegisteredData>(options: SessionOptions, provider: CryptoProvider): SessionManager<Data> {
+export function createManager<Data extends JsonShape<Data> = RegisteredData>(options: SessionOptions, provider: CryptoProvider): SessionManager<Data> {
   return new Manager<Data>(options, provider)
 }
 

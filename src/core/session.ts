@@ -1,13 +1,15 @@
 import { applyChanges } from './change-set.js'
 import { ConfigError, SessionCommittedError, SessionSchemaError, StoreError, type CloakroomError } from './errors.js'
 import { defineOwn, toJsonValue } from './json-value.js'
-import type { Json } from './json.js'
+import type { Json, JsonShape } from './json.js'
 import type { RegisteredData } from './register.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 import { SessionStatus } from './status.js'
 import type { ChangeSet, RevokeSelection, SessionRecord, UserSessionEntry } from './store.js'
 
 type Key<Data> = Extract<keyof Data, string>
+/** What a key holds when present: `counter?: number` holds a number (an absent key reads as `undefined`). */
+type Value<Data, K extends keyof Data> = Exclude<Data[K], undefined>
 
 /**
  * The session of one request. Every handle taken in a request sees the same record. Reads are
@@ -27,24 +29,24 @@ type Key<Data> = Extract<keyof Data, string>
  * session.insert('counter', n + 1)
  * ```
  */
-export interface Session<Data extends object = RegisteredData> {
+export interface Session<Data extends JsonShape<Data> = RegisteredData> {
   /** `'unchanged' | 'changed' | 'renewed' | 'purged'`. */
   readonly status: SessionStatus
   /** The value at `key`, or `undefined`; with a Standard Schema, validated (throws {@link SessionSchemaError}). */
-  get<K extends Key<Data>>(key: K): Promise<Data[K] | undefined>
+  get<K extends Key<Data>>(key: K): Promise<Value<Data, K> | undefined>
   get<S extends StandardSchemaV1>(key: string, schema: S): Promise<StandardSchemaV1.InferOutput<S> | undefined>
   /** Whether `key` holds a value. */
-  has(key: string): Promise<boolean>
+  has(key: Key<Data>): Promise<boolean>
   /** A frozen copy of every key and value. Key order is not preserved by every store. */
   entries(): Promise<Readonly<Partial<Data>>>
   /** Sets `key`. The value must survive JSON unchanged, else {@link SessionValueError} is thrown and nothing changes. */
-  insert<K extends Key<Data>>(key: K, value: Data[K]): void
+  insert<K extends Key<Data>>(key: K, value: Value<Data, K>): void
   /** If `key` is present, replaces its value with `fn(old)`; otherwise does nothing. */
-  update<K extends Key<Data>>(key: K, fn: (old: Data[K]) => Data[K]): Promise<void>
+  update<K extends Key<Data>>(key: K, fn: (old: Value<Data, K>) => Value<Data, K>): Promise<void>
   /** If `key` is present, replaces its value with `fn(old)`; otherwise inserts `initial`. */
-  updateOr<K extends Key<Data>>(key: K, initial: Data[K], fn: (old: Data[K]) => Data[K]): Promise<void>
+  updateOr<K extends Key<Data>>(key: K, initial: Value<Data, K>, fn: (old: Value<Data, K>) => Value<Data, K>): Promise<void>
   /** Removes `key` and resolves to its old value. Marks the session changed even when the key was absent. */
-  remove<K extends Key<Data>>(key: K): Promise<Data[K] | undefined>
+  remove<K extends Key<Data>>(key: K): Promise<Value<Data, K> | undefined>
   /** Removes `key` and validates its old value with a Standard Schema. The key is removed either way. */
   removeAs<S extends StandardSchemaV1>(key: string, schema: S): Promise<StandardSchemaV1.InferOutput<S> | undefined>
   /** Removes every key; the session itself lives on (empty). */
@@ -300,7 +302,7 @@ class SessionState implements CommitView {
  *
  * @internal
  */
-export class SessionHandle<Data extends object = RegisteredData> implements Session<Data> {
+export class SessionHandle<Data extends JsonShape<Data> = RegisteredData> implements Session<Data> {
   readonly #state: SessionState
 
   constructor(backend: SessionBackend, cookieValue: string | undefined) {
@@ -329,7 +331,7 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
     return this.#state.status
   }
 
-  get<K extends Key<Data>>(key: K): Promise<Data[K] | undefined>
+  get<K extends Key<Data>>(key: K): Promise<Value<Data, K> | undefined>
   get<S extends StandardSchemaV1>(key: string, schema: S): Promise<StandardSchemaV1.InferOutput<S> | undefined>
   async get(key: string, schema?: StandardSchemaV1): Promise<unknown> {
     const state = this.#state
@@ -338,7 +340,7 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
     return schema === undefined || value === undefined ? value : validate(key, value, schema)
   }
 
-  async has(key: string): Promise<boolean> {
+  async has(key: Key<Data>): Promise<boolean> {
     await this.#state.load()
     return Object.hasOwn(this.#state.data, key)
   }
@@ -348,14 +350,14 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
     return SessionHandle.typed(deepFreeze(JSON.parse(JSON.stringify(this.#state.data))))
   }
 
-  insert<K extends Key<Data>>(key: K, value: Data[K]): void {
+  insert<K extends Key<Data>>(key: K, value: Value<Data, K>): void {
     const state = this.#state
     state.writable('insert')
     if (state.status === SessionStatus.Purged) return
     state.set(key, toJsonValue(key, value))
   }
 
-  update<K extends Key<Data>>(key: K, fn: (old: Data[K]) => Data[K]): Promise<void> {
+  update<K extends Key<Data>>(key: K, fn: (old: Value<Data, K>) => Value<Data, K>): Promise<void> {
     const state = this.#state
     state.writable('update')
     return state.track(
@@ -366,7 +368,7 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
     )
   }
 
-  updateOr<K extends Key<Data>>(key: K, initial: Data[K], fn: (old: Data[K]) => Data[K]): Promise<void> {
+  updateOr<K extends Key<Data>>(key: K, initial: Value<Data, K>, fn: (old: Value<Data, K>) => Value<Data, K>): Promise<void> {
     const state = this.#state
     state.writable('updateOr')
     return state.track(
@@ -378,7 +380,7 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
     )
   }
 
-  remove<K extends Key<Data>>(key: K): Promise<Data[K] | undefined> {
+  remove<K extends Key<Data>>(key: K): Promise<Value<Data, K> | undefined> {
     return this.#remove(key, 'remove').then((old) => SessionHandle.typed(old))
   }
 
