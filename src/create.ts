@@ -24,6 +24,6 @@ import type { JsonShape } from './core/json.js'
  * })
  * ```
  */
-export function createSessionManager<Data extends JsonShape<Data> = RegisteredData>(options: SessionOptions): SessionManager<Data> {
+export function createSessionManager<Data extends JsonShape<Data> = RegisteredData>(options: SessionOptions<Data>): SessionManager<Data> {
   return createManager<Data>(options, cryptoProvider)
 }

@@ -56,7 +56,7 @@ declare global {
  * })
  * ```
  */
-export function sessions<Data extends JsonShape<Data> = RegisteredData>(options: SessionOptions): RequestHandler {
+export function sessions<Data extends JsonShape<Data> = RegisteredData>(options: SessionOptions<NoInfer<Data>>): RequestHandler {
   const manager = createSessionManager<Data>(options)
   // The web Request is only read by onError and describe: copying every header is wasted work without them.
   const requestFor = !readsRequest(options) ? () => undefined : webRequestOf

@@ -60,7 +60,7 @@ declare module 'hono' {
  * })
  * ```
  */
-export function sessions<Data extends JsonShape<Data> = RegisteredData>(options: SessionOptions): MiddlewareHandler<SessionEnv<Data>> {
+export function sessions<Data extends JsonShape<Data> = RegisteredData>(options: SessionOptions<Data>): MiddlewareHandler<SessionEnv<Data>> {
   const manager = createSessionManager<Data>(options)
   return async function cloakroomSessions(c, next) {
     const session = manager.begin(cookieHeaderOf(c))

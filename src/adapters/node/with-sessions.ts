@@ -17,7 +17,7 @@ export type SessionRequestHandler<Data extends JsonShape<Data> = RegisteredData>
 ) => void | Promise<void>
 
 /** {@link SessionOptions} plus what only the node:http adapter needs. */
-export interface NodeSessionOptions extends SessionOptions {
+export interface NodeSessionOptions<Data = RegisteredData> extends SessionOptions<Data> {
   /**
    * Told of every error the handler throws (or its promise rejects with), other than the session's
    * own store failure, which the manager already logs. Default: `console.error`. An error thrown
@@ -64,7 +64,7 @@ function reportToConsole(error: unknown, req: IncomingMessage): void {
  * ```
  */
 export function withSessions<Data extends JsonShape<Data> = RegisteredData>(
-  options: NodeSessionOptions,
+  options: NodeSessionOptions<Data>,
   handler: SessionRequestHandler<Data>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { onHandlerError = reportToConsole, ...sessionOptions } = options
