@@ -349,6 +349,8 @@ class SessionState implements CommitView {
     }
     this.record = record
     this.data = applyChanges(this.base, this.changes)
+    // The migration writes the version with the data; reads never see it.
+    if (rules?.version !== undefined) delete this.data[VERSION_KEY]
     this.loaded = true
   }
 
