@@ -27,10 +27,25 @@ export type SessionSchema<Data> = StandardSchemaV1<unknown, Data> | { [K in keyo
  */
 export type Migrate<Data> = (data: SessionData, version: number) => NoInfer<Partial<Data>> | Promise<NoInfer<Partial<Data>>>
 
-/** The data key under which a versioned session keeps its `version`: hidden from reads, refused by writes. */
+/**
+ * The data key under which a versioned session keeps its `version`: hidden from reads, refused by
+ * writes. Inside the data, so every store keeps it with no change to the store contract.
+ *
+ * @example
+ * ```ts
+ * await store.load(id) // { data: { user: { id: 'ada' }, '~version': 2 }, … } under version: 2
+ * ```
+ */
 export const VERSION_KEY = '~version'
 
-/** The checked `schema`, `onInvalid`, `version` and `migrate` options, as the read path uses them. */
+/**
+ * The checked `schema`, `onInvalid`, `version` and `migrate` options, as the read path uses them.
+ *
+ * @example
+ * ```ts
+ * const rules = resolveDataRules({ schema: { counter: v.number() } }) // { schema: { keys: Map { 'counter' => … } }, onInvalid: 'drop', version: undefined, migrate: undefined }
+ * ```
+ */
 export interface DataRules {
   /** One schema for the whole record, or one per key; `undefined` when no `schema` was given. */
   readonly schema: { readonly whole: StandardSchemaV1 } | { readonly keys: ReadonlyMap<string, StandardSchemaV1> } | undefined
@@ -39,7 +54,14 @@ export interface DataRules {
   readonly migrate: ((data: SessionData, version: number) => unknown) | undefined
 }
 
-/** The options {@link resolveDataRules} reads; typed loosely, as they are checked here. */
+/**
+ * The options {@link resolveDataRules} reads; typed loosely, as they are checked here.
+ *
+ * @example
+ * ```ts
+ * const given: DataOptions = { version: 2, migrate: (old) => old }
+ * ```
+ */
 export interface DataOptions {
   schema?: unknown
   onInvalid?: unknown

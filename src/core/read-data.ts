@@ -5,7 +5,15 @@ import type { StandardSchemaV1 } from './standard-schema.js'
 
 type Issues = readonly StandardSchemaV1.Issue[]
 
-/** A stored record's data as one request reads it, once the data rules have run (once per request). */
+/**
+ * A stored record's data as one request reads it, once the data rules have run (once per request).
+ *
+ * @example
+ * ```ts
+ * const { data, dropped } = await readData({ counter: 'seven', user: 'ada' }, rules, warn)
+ * // data: { user: 'ada' }, dropped: ['counter'] (with schema { counter: v.number() } and onInvalid 'drop')
+ * ```
+ */
 export interface ReadData {
   /** What the handler sees: without the version key, migrated, and holding only accepted values (the schema's output). */
   readonly data: Record<string, Json>
@@ -24,8 +32,8 @@ export interface ReadData {
 /** Runs a Standard Schema; a validator that throws counts as one that reported an issue. */
 async function check(schema: StandardSchemaV1, value: unknown): Promise<StandardSchemaV1.Result<unknown>> {
   try {
-    const result = schema['~standard'].validate(value)
-    return result instanceof Promise ? await result : result
+    // Awaited whether or not it is a promise: a validator from another realm returns a foreign one.
+    return await schema['~standard'].validate(value)
   } catch (error) {
     return { issues: [{ message: `the validator threw: ${error instanceof Error ? error.message : String(error)}` }] }
   }

@@ -63,8 +63,13 @@ import Fastify from 'fastify'
 import Koa from 'koa'
 import { sessions } from '../../src/adapters/fastify/index.js'
 import { sessions as koaSessions } from '../../src/adapters/koa/index.js'
+import * as v from 'valibot'
 const app = Fastify()
 await app.register(sessions, options)
+// The plugin's options are checked against Register: a schema must agree with it.
+await Fastify().register(sessions, { ...options, schema: { counter: v.number(), user: v.string() } })
+await Fastify().register(sessions, { ...options, schema: { counter: v.string() } }) // ✗
+koaSessions({ ...options, schema: { user: v.number() } }) // ✗
 app.get('/', async (request) => {
   const counter = await request.session.get('counter')
   expectType<Equal<typeof counter, number | undefined>>()
