@@ -4,7 +4,7 @@ import { ConfigError, SessionCommittedError, SessionSchemaError, SessionValueErr
 import { defineOwn, toJsonValue } from './json-value.js'
 import type { Json, JsonShape } from './json.js'
 import type { Logger } from './logger.js'
-import { readData } from './read-data.js'
+import { readData, type ReadData } from './read-data.js'
 import type { RegisteredData } from './register.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 import { SessionStatus } from './status.js'
@@ -25,6 +25,11 @@ type Value<Data, K extends keyof Data> = Exclude<Data[K], undefined>
  * | `insert`, `update`, `updateOr`, `remove`, `removeAs`, `clear` | changed (renewed stays renewed) |
  * | `renew` | renewed |
  * | `purge` | purged, for good: later writes are ignored |
+ *
+ * Under the `schema` option, the stored data is checked on the first read of the request; a value it
+ * refuses reads as absent (`onInvalid: 'drop'`) or makes reading it throw {@link SessionSchemaError}
+ * (`'error'`). Under `version`, a record of an older version is migrated on that read, which marks
+ * the session changed (the migrated data is written at this request's commit).
  *
  * @example
  * ```ts
@@ -359,7 +364,7 @@ class SessionState implements CommitView {
    * (which win): refused values to throw on, dropped ones to remove at the next write, and the
    * migration to write at this commit.
    */
-  #take(read: Awaited<ReturnType<typeof readData>>): void {
+  #take(read: ReadData): void {
     const { changes } = this
     const untouched = (key: string): boolean => !changes.clear && !Object.hasOwn(changes.set, key) && !changes.remove.includes(key)
     this.base = read.data
