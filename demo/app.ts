@@ -2,15 +2,11 @@ import { Hono } from 'hono'
 import { html, raw } from 'hono/html'
 import { sessions } from '../src/adapters/hono/index.js'
 import type { SessionOptions } from '../src/core/options.js'
+import type { DemoData, DemoEnv } from './data.js'
 import { describeDevice, deviceCapabilities, deviceRoutes } from './devices.js'
 import { formField } from './form.js'
 import { page, SECURITY_HEADERS, signInForm, STYLESHEET } from './layout.js'
 import { sameOriginPosts } from './same-origin.js'
-
-interface DemoData {
-  counter?: number
-  userId?: string
-}
 
 /**
  * The demo app: a counter, log in (which renews the session id), log out (which purges it), a
@@ -18,8 +14,8 @@ interface DemoData {
  * the others signed out). Sessions are filed by user under `userId`, with the user agent. Used by
  * `npm start` and by the demo's tests.
  */
-export function demoApp(options: SessionOptions, storeName: string): Hono {
-  const app = new Hono()
+export function demoApp(options: SessionOptions, storeName: string): Hono<DemoEnv> {
+  const app = new Hono<DemoEnv>()
   app.use(async (c, next) => {
     await next()
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value)
@@ -30,8 +26,8 @@ export function demoApp(options: SessionOptions, storeName: string): Hono {
 
   app.get('/', async (c) => {
     const session = c.get('session')
-    const counter = ((await session.get('counter')) ?? 0) as number
-    const user = (await session.get('userId')) as string | undefined
+    const counter = (await session.get('counter')) ?? 0
+    const user = await session.get('userId')
     return c.html(
       page(html`
         <p>Store: <code>${storeName}</code></p>
@@ -45,7 +41,7 @@ export function demoApp(options: SessionOptions, storeName: string): Hono {
 
   app.post('/increment', async (c) => {
     const session = c.get('session')
-    await session.updateOr('counter', 1, (n) => (n as number) + 1)
+    await session.updateOr('counter', 1, (n) => n + 1)
     return c.redirect('/', 303)
   })
 

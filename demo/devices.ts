@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { html } from 'hono/html'
 import type { UserSession } from '../src/core/session.js'
+import type { DemoEnv } from './data.js'
 import type { SessionStore } from '../src/core/store.js'
 import { formField } from './form.js'
 import { page, signInForm, type Markup } from './layout.js'
@@ -83,12 +84,12 @@ const refused = (message: string): Markup => page(html`<p class="error">${messag
  * `POST /devices/sign-out-others` ends every other one. Mount it under `/devices`, after the
  * sessions middleware (with `userKey: 'userId'`) and the same-origin check.
  */
-export function deviceRoutes(storeName: string, can: DeviceCapabilities): Hono {
-  const routes = new Hono()
+export function deviceRoutes(storeName: string, can: DeviceCapabilities): Hono<DemoEnv> {
+  const routes = new Hono<DemoEnv>()
 
   routes.get('/', async (c) => {
     const session = c.get('session')
-    const user = (await session.get('userId')) as string | undefined
+    const user = await session.get('userId')
     if (user === undefined) return c.html(page(html`<h2>Your devices</h2><p>Not signed in.</p>${signInForm()}`))
     const heading = html`<h2>Your devices</h2>
       <p>Signed in as <strong>${user}</strong>.</p>

@@ -8,7 +8,15 @@
 import express from 'express'
 import type { AddressInfo } from 'node:net'
 import { sessions } from '../src/adapters/express/index.js'
-import { MemoryStore } from '../src/stores/memory/index.js'
+import { MemoryStore } from '../src/index.js'
+
+// The session's data, declared once for the whole program: req.session.get('visits') is then a
+// Promise<number | undefined>, and a value of the wrong type (or one JSON cannot carry) does not compile.
+declare module '../src/index.js' {
+  interface Register {
+    data: { user?: string; visits?: number }
+  }
+}
 
 const key = process.env.SESSION_KEY
 if (!key) throw new Error('Set SESSION_KEY to a secret of 32 bytes or more: make one with `npx cloakroom keygen`.')
@@ -19,8 +27,8 @@ app.use(express.urlencoded({ extended: false }))
 app.use(sessions({ store: new MemoryStore(), keys: [key] }))
 
 app.get('/', async (req, res) => {
-  const user = (await req.session.get('user')) as string | undefined
-  const visits = (((await req.session.get('visits')) ?? 0) as number) + 1
+  const user = await req.session.get('user')
+  const visits = ((await req.session.get('visits')) ?? 0) + 1
   req.session.insert('visits', visits)
   res.json({ user: user ?? null, visits })
 })

@@ -7,7 +7,15 @@
 // anywhere else, serve over HTTPS.
 import Fastify from 'fastify'
 import { sessions } from '../src/adapters/fastify/index.js'
-import { MemoryStore } from '../src/stores/memory/index.js'
+import { MemoryStore } from '../src/index.js'
+
+// The session's data, declared once for the whole program: request.session.get('visits') is then a
+// Promise<number | undefined>, and a value of the wrong type (or one JSON cannot carry) does not compile.
+declare module '../src/index.js' {
+  interface Register {
+    data: { user?: string; visits?: number }
+  }
+}
 
 const key = process.env.SESSION_KEY
 if (!key) throw new Error('Set SESSION_KEY to a secret of 32 bytes or more: make one with `npx cloakroom keygen`.')
@@ -18,8 +26,8 @@ const app = Fastify()
 await app.register(sessions, { store: new MemoryStore(), keys: [key] })
 
 app.get('/', async (request) => {
-  const user = (await request.session.get('user')) as string | undefined
-  const visits = (((await request.session.get('visits')) ?? 0) as number) + 1
+  const user = await request.session.get('user')
+  const visits = ((await request.session.get('visits')) ?? 0) + 1
   request.session.insert('visits', visits)
   return { user: user ?? null, visits }
 })

@@ -11,15 +11,18 @@ import { MemoryStore } from '../src/stores/memory/index.js'
 const key = process.env.SESSION_KEY
 if (!key) throw new Error('Set SESSION_KEY to a secret of 32 bytes or more: make one with `npx cloakroom keygen`.')
 
-const manager = createSessionManager({ store: new MemoryStore(), keys: [key] })
+// The session's data type, given once: session.get('visits') is a Promise<number | undefined>.
+type Data = { user?: string; visits?: number }
+
+const manager = createSessionManager<Data>({ store: new MemoryStore(), keys: [key] })
 
 async function fetchHandler(request: Request): Promise<Response> {
   const { pathname } = new URL(request.url)
   const form = request.method === 'POST' ? await request.formData().catch(() => undefined) : undefined
   return manager.handle(request, async (session) => {
     if (request.method === 'GET' && pathname === '/') {
-      const user = (await session.get('user')) as string | undefined
-      const visits = (((await session.get('visits')) ?? 0) as number) + 1
+      const user = await session.get('user')
+      const visits = ((await session.get('visits')) ?? 0) + 1
       session.insert('visits', visits)
       return Response.json({ user: user ?? null, visits })
     }

@@ -7,20 +7,24 @@
 // anywhere else, serve over HTTPS.
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
-import { sessions } from '../src/adapters/hono/index.js'
+import { sessions, type SessionEnv } from '../src/adapters/hono/index.js'
 import { MemoryStore } from '../src/stores/memory/index.js'
 
 const key = process.env.SESSION_KEY
 if (!key) throw new Error('Set SESSION_KEY to a secret of 32 bytes or more: make one with `npx cloakroom keygen`.')
 
-const app = new Hono()
+// The session's data type, given once for this app: c.get('session') is a Session<Data>, so
+// session.get('visits') is a Promise<number | undefined> and session.insert('visits', 'x') does not compile.
+type Data = { user?: string; visits?: number }
+
+const app = new Hono<SessionEnv<Data>>()
 // Every request gets c.get('session'); the cookie and the store write happen before the response leaves.
-app.use(sessions({ store: new MemoryStore(), keys: [key] }))
+app.use(sessions<Data>({ store: new MemoryStore(), keys: [key] }))
 
 app.get('/', async (c) => {
   const session = c.get('session')
-  const user = (await session.get('user')) as string | undefined
-  const visits = (((await session.get('visits')) ?? 0) as number) + 1
+  const user = await session.get('user')
+  const visits = ((await session.get('visits')) ?? 0) + 1
   session.insert('visits', visits)
   return c.json({ user: user ?? null, visits })
 })

@@ -8,7 +8,15 @@
 import Koa from 'koa'
 import type { AddressInfo } from 'node:net'
 import { sessions } from '../src/adapters/koa/index.js'
-import { MemoryStore } from '../src/stores/memory/index.js'
+import { MemoryStore } from '../src/index.js'
+
+// The session's data, declared once for the whole program: ctx.session.get('visits') is then a
+// Promise<number | undefined>, and a value of the wrong type (or one JSON cannot carry) does not compile.
+declare module '../src/index.js' {
+  interface Register {
+    data: { user?: string; visits?: number }
+  }
+}
 
 const key = process.env.SESSION_KEY
 if (!key) throw new Error('Set SESSION_KEY to a secret of 32 bytes or more: make one with `npx cloakroom keygen`.')
@@ -33,8 +41,8 @@ app.use(sessions({ store: new MemoryStore(), keys: [key] }))
 
 app.use(async (ctx) => {
   if (ctx.method === 'GET' && ctx.path === '/') {
-    const user = (await ctx.session.get('user')) as string | undefined
-    const visits = (((await ctx.session.get('visits')) ?? 0) as number) + 1
+    const user = await ctx.session.get('user')
+    const visits = ((await ctx.session.get('visits')) ?? 0) + 1
     ctx.session.insert('visits', visits)
     ctx.body = { user: user ?? null, visits }
   } else if (ctx.method === 'POST' && ctx.path === '/login') {

@@ -2,6 +2,7 @@ import { cryptoProvider } from '#crypto'
 import { createManager, type SessionManager } from './core/manager.js'
 import type { SessionOptions } from './core/options.js'
 import type { RegisteredData } from './core/register.js'
+import type { JsonShape } from './core/json.js'
 
 /**
  * Creates the session manager for an app. Options are checked here: anything that cannot work
@@ -14,14 +15,15 @@ import type { RegisteredData } from './core/register.js'
  * ```ts
  * import { createSessionManager, CookieStore } from 'cloakroom'
  *
- * const manager = createSessionManager({ store: new CookieStore(), keys: [process.env.SESSION_KEY!] })
+ * type Data = { counter?: number } // JSON values only: a Date or a Map does not compile
+ * const manager = createSessionManager<Data>({ store: new CookieStore(), keys: [process.env.SESSION_KEY!] })
  * const response = await manager.handle(request, async (session) => {
- *   const counter = ((await session.get('counter')) ?? 0) as number
- *   session.insert('counter', counter + 1)
- *   return new Response(String(counter + 1))
+ *   const counter = ((await session.get('counter')) ?? 0) + 1 // number
+ *   session.insert('counter', counter) // session.insert('counter', 'x') does not compile
+ *   return new Response(String(counter))
  * })
  * ```
  */
-export function createSessionManager<Data extends object = RegisteredData>(options: SessionOptions): SessionManager<Data> {
+export function createSessionManager<Data extends JsonShape<Data> = RegisteredData>(options: SessionOptions<Data>): SessionManager<Data> {
   return createManager<Data>(options, cryptoProvider)
 }

@@ -2,6 +2,7 @@
 // walked through visit → login (a renewed id, 303 to /) → visit as that user → logout.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import ts from 'typescript'
 import { afterEach, describe, expect, it } from 'vitest'
 import { generateKey } from '../src/crypto/keys.js'
 
@@ -95,4 +96,25 @@ describe('quick-start examples, each run as its own process', () => {
       expect(await after.json()).toEqual({ user: null, visits: 1 })
     })
   }
+})
+
+// The examples declare their session data through Register, which types every session of a program:
+// they are kept out of the project's own typecheck and compiled here (and by `npm run typecheck`)
+// in a program of their own, so a cast that creeps back, or a type that stops matching, fails.
+describe('quick-start examples, typechecked in their own program', () => {
+  // Compiling takes seconds, more on a busy machine.
+  it('examples/tsconfig.json compiles without a diagnostic', { timeout: 120_000 }, () => {
+    const configPath = `${root}examples/tsconfig.json`
+    const config = ts.readConfigFile(configPath, (path) => ts.sys.readFile(path))
+    const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, `${root}examples`)
+    expect(parsed.fileNames.length).toBeGreaterThanOrEqual(examples.length)
+    const program = ts.createProgram(parsed.fileNames, { ...parsed.options, noEmit: true })
+    // The examples' own diagnostics (the sources they import are checked by the project's typecheck).
+    const found = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()]
+    for (const file of parsed.fileNames) {
+      const source = program.getSourceFile(file)!
+      found.push(...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source))
+    }
+    expect(found.map((d) => `${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`)).toEqual([])
+  })
 })

@@ -1,6 +1,7 @@
 import type { SessionEngine } from './engine.js'
 import type { Session } from './session.js'
 import { SessionStatus } from './status.js'
+import type { JsonShape } from './json.js'
 
 /**
  * Whether a response with `status` commits the session, whether the handler returned it or threw
@@ -37,7 +38,7 @@ export function commitsAt(status: number, session: { readonly status: SessionSta
  * }
  * ```
  */
-export async function commitPurgeOnly<Data extends object>(engine: SessionEngine<Data>, session: Session<Data>, request?: Request): Promise<void> {
+export async function commitPurgeOnly<Data extends JsonShape<Data>>(engine: SessionEngine<Data>, session: Session<Data>, request?: Request): Promise<void> {
   if (session.status !== SessionStatus.Purged) return
   try {
     await engine.commit(session, { status: 500, headers: new Headers() }, request)

@@ -1,5 +1,6 @@
 import type { Logger } from './logger.js'
 import type { Session } from './session.js'
+import type { JsonShape, SessionData } from './json.js'
 
 /**
  * A minimal view of a response's headers that adapters hand to `commit`. The web `Headers` class
@@ -28,7 +29,7 @@ export interface ResponseView {
 /**
  * The three calls every adapter is built on (and the fetch-level `handle()` too).
  */
-export interface SessionEngine<Data extends object = Record<string, unknown>> {
+export interface SessionEngine<Data extends JsonShape<Data> = SessionData> {
   /** Starts a request's session from its `Cookie` header. Synchronous and cheap: nothing is opened or loaded yet. */
   begin(cookieHeader: string | null | undefined): Session<Data>
   /**

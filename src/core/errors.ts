@@ -56,7 +56,9 @@ export class SessionValueError extends CloakroomError {
 
 /**
  * Thrown by `get(key, schema)` and `removeAs(key, schema)` when the stored value does not
- * satisfy the schema.
+ * satisfy the schema; and, under the `schema` option with `onInvalid: 'error'`, by a read of a
+ * stored value the schema refused (or of any key, when the record as a whole was refused: `key`
+ * is then `''` and `record` is true).
  *
  * @example
  * ```ts
@@ -64,15 +66,19 @@ export class SessionValueError extends CloakroomError {
  * ```
  */
 export class SessionSchemaError extends CloakroomError {
-  /** The session key whose value failed validation. */
+  /** The session key whose value failed validation; `''` when the record as a whole did. */
   readonly key: string
   /** The issues the schema reported. */
   readonly issues: readonly { readonly message: string }[]
+  /** Whether the record as a whole failed (a record schema refused it, or `migrate` could not bring it forward). */
+  readonly record: boolean
 
-  constructor(key: string, issues: readonly { readonly message: string }[]) {
-    super('SCHEMA', `cloakroom: the value at ${JSON.stringify(key)} does not match its schema: ${issues.map((i) => i.message).join('; ')}`)
-    this.key = key
+  constructor(key: string, issues: readonly { readonly message: string }[], record = false) {
+    const what = record ? "the session's data does not match its schema" : `the value at ${JSON.stringify(key)} does not match its schema`
+    super('SCHEMA', `cloakroom: ${what}: ${issues.map((i) => i.message).join('; ')}`)
+    this.key = record ? '' : key
     this.issues = issues
+    this.record = record
   }
 }
 

@@ -12,8 +12,10 @@ import { commitToResponse, markNoStore, varyOnCookie } from './response-headers.
 import { REFUSED, SessionHandle, UNAVAILABLE, type CommitView, type OpenedCookie, type Refused, type Session, type SessionBackend, type Unavailable } from './session.js'
 import { SessionEmitter, type RefusedReason, type SessionEventMap } from './events.js'
 import { SessionStatus } from './status.js'
-import { EXPIRED, GONE, RENEWED, type Missing, type RevokeSelection, type SessionOwner, type SessionRecord, type UserSessionEntry } from './store.js'
+import { VERSION_KEY, type DataRules } from './data-rules.js'
+import { EXPIRED, GONE, RENEWED, type ChangeSet, type Missing, type RevokeSelection, type SessionOwner, type SessionRecord, type UserSessionEntry } from './store.js'
 import { enforceSessionLimit, ownerChange, ownerOfNew, withOwner } from './accounts.js'
+import type { JsonShape } from './json.js'
 
 /** Browsers drop a `Set-Cookie` line longer than this (name, value and attributes). */
 const MAX_SET_COOKIE_BYTES = 4096
@@ -26,17 +28,17 @@ const MAX_COOKIE_VALUE = 4096
  *
  * @example
  * ```ts
- * const manager = createSessionManager({ store: new CookieStore(), keys: [process.env.SESSION_KEY!] })
+ * const manager = createSessionManager<{ visits?: number }>({ store: new CookieStore(), keys: [process.env.SESSION_KEY!] })
  * export default {
  *   fetch: (request: Request) => manager.handle(request, async (session) => {
- *     const visits = ((await session.get('visits')) ?? 0) as number
+ *     const visits = (await session.get('visits')) ?? 0
  *     session.insert('visits', visits + 1)
  *     return new Response(`visit ${visits + 1}`)
  *   }),
  * }
  * ```
  */
-export interface SessionManager<Data extends object = RegisteredData> extends SessionEngine<Data> {
+export interface SessionManager<Data extends JsonShape<Data> = RegisteredData> extends SessionEngine<Data> {
   /**
    * Runs `handler` with the request's session and returns its response with the session
    * committed: cookie set or cleared, `Cache-Control` and `Vary` merged, or an error response if
@@ -123,14 +125,14 @@ export function sessionFailure(session: Session<object>): CloakroomError | undef
  *
  * @internal
  */
-export class Manager<Data extends object = RegisteredData> implements SessionManager<Data>, SessionBackend {
+export class Manager<Data extends JsonShape<Data> = RegisteredData> implements SessionManager<Data>, SessionBackend {
   readonly options: ResolvedOptions
   readonly #cookies: SetCookieWriter
   readonly #provider: CryptoProvider
   readonly #events: SessionEmitter
   #sealer: CookieSealer | Promise<CookieSealer> | undefined
 
-  constructor(options: SessionOptions, provider: CryptoProvider) {
+  constructor(options: SessionOptions<Data>, provider: CryptoProvider) {
     this.options = resolveOptions(options)
     this.#cookies = setCookieWriter(this.options.cookie)
     this.#provider = provider
@@ -161,6 +163,10 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     // session so that a later write throws instead of vanishing.
     if (state.settling) await state.settle()
     if (response.final !== false) state.close()
+    if (!state.error && !state.degraded && commitsAt(response.status, state) && this.#migratesFirst(state)) {
+      // A versioned record is brought to the current version before a write that never read it lands on it.
+      await state.loadForWrite().catch(() => undefined)
+    }
     if (state.error) return this.#fail(state.error, request)
     if (state.degraded) return this.#degraded(state, response)
     // A failed response commits nothing but a purge (commit-rule.ts says why).
@@ -188,6 +194,23 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
 
   get logger(): Logger {
     return this.options.logger
+  }
+
+  get dataRules(): DataRules | undefined {
+    return this.options.dataRules
+  }
+
+  /** Whether a write is about to land on a record this request has not loaded, under the `version` option. */
+  #migratesFirst(state: CommitView): boolean {
+    const writes = state.status === SessionStatus.Changed || state.status === SessionStatus.Renewed
+    return writes && !state.loaded && this.options.dataRules?.version !== undefined
+  }
+
+  /** The change set with the data's version added where the commit would otherwise leave a record without it (a clear). */
+  #withVersion(changes: ChangeSet): ChangeSet {
+    const version = this.options.dataRules?.version
+    if (version === undefined || !changes.clear || Object.hasOwn(changes.set, VERSION_KEY)) return changes
+    return { ...changes, set: { ...changes.set, [VERSION_KEY]: version } }
   }
 
   /** A session whose store failed to load under `onStoreError: 'anonymous'`: nothing is written. */
@@ -410,7 +433,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
     // record expired (start afresh), was purged (drop) or was renewed away (leave the cookie alone).
     // A read-only request of a filed session writes too, at most once per lastSeenInterval.
     const ttlMs = this.#ttlFor(opened.createdAt)
-    const changes = withOwner(state.changes, owner)
+    const changes = withOwner(this.#withVersion(state.changes), owner)
     const id = status === SessionStatus.Renewed ? await store.renew(opened.id, changes, ttlMs) : await store.apply(opened.id, changes, ttlMs)
     if (typeof id !== 'string') return this.#missing(id, state, request)
     if (owner && owner.handle !== state.record?.owner?.handle) await this.#withinLimit(owner)
@@ -426,6 +449,8 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
   async #create(state: CommitView, request: Request | undefined): Promise<Outcome> {
     const data = applyChanges({}, state.changes)
     if (Object.keys(data).length === 0) return NONE
+    const version = this.options.dataRules?.version
+    if (version !== undefined) data[VERSION_KEY] = version
     const now = Date.now()
     const { absoluteTimeoutMs } = this.options
     const absoluteExpiresAt = absoluteTimeoutMs === null ? null : now + absoluteTimeoutMs
@@ -506,7 +531,7 @@ export class Manager<Data extends object = RegisteredData> implements SessionMan
  *
  * @internal
  */
-export function createManager<Data extends object = RegisteredData>(options: SessionOptions, provider: CryptoProvider): SessionManager<Data> {
+export function createManager<Data extends JsonShape<Data> = RegisteredData>(options: SessionOptions<Data>, provider: CryptoProvider): SessionManager<Data> {
   return new Manager<Data>(options, provider)
 }
 

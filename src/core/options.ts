@@ -2,6 +2,8 @@ import { ConfigError } from './errors.js'
 import type { Logger } from './logger.js'
 import { cookiePackageAcceptsPath, hostOnlyDomain, isRepeatedPattern, MAX_DURATION_SECONDS } from './option-checks.js'
 import type { SessionEvents } from './events.js'
+import { resolveDataRules, type DataRules, type Migrate, type SessionSchema } from './data-rules.js'
+import type { RegisteredData } from './register.js'
 import type { SessionStore } from './store.js'
 import type { CloakroomError } from './errors.js'
 
@@ -73,7 +75,7 @@ export interface CookieOptions {
  * }
  * ```
  */
-export interface SessionOptions {
+export interface SessionOptions<Data = RegisteredData> {
   /** Where records live: `new CookieStore()`, `new MemoryStore()`, or a server store. */
   store: SessionStore
   /** Secrets, newest first, each at least 32 bytes: a string is taken as its UTF-8 bytes. Make one with `npx cloakroom keygen`. */
@@ -118,6 +120,32 @@ export interface SessionOptions {
    * never sent to the store. Either way the failure is reported (`storeError` event, error log).
    */
   onStoreError?: 'error' | 'anonymous'
+  /**
+   * Standard Schemas (Zod, Valibot, ArkType…) the stored data is checked against, once per request,
+   * when the request first reads its session: one for the whole record, or one per key (keys
+   * without one are not checked). Reads see the schema's output. Default: none (values are taken to
+   * be what the data type says).
+   */
+  schema?: SessionSchema<Data>
+  /**
+   * What a stored value the schema refuses does: `'drop'` [default] reads as absent, and is removed
+   * at the session's next write; `'error'` makes reading it throw a `SessionSchemaError`, and leaves
+   * the stored value for the app to replace or remove. A record schema that refuses the record
+   * drops (or refuses) it whole.
+   */
+  onInvalid?: 'drop' | 'error'
+  /**
+   * The version of the data's shape this app writes, a whole number from 1, raised with each change
+   * of shape; needs `migrate`. Kept in the record under the reserved key `'~version'`.
+   */
+  version?: number
+  /**
+   * Brings the data of a session written under an older `version` (`0`: written before `version`
+   * was set) to the current shape, so that changing the shape logs nobody out. Runs when a request
+   * first reads such a session (or writes it without reading), before the schema; its result is
+   * stored at that request's commit. One that throws counts as invalid data (see `onInvalid`).
+   */
+  migrate?: Migrate<Data>
 }
 
 /** Options with every default filled in and every value checked. */
@@ -140,6 +168,8 @@ export interface ResolvedOptions {
   maxSessionsPerUser: number | undefined
   events: SessionEvents | undefined
   onStoreError: 'error' | 'anonymous'
+  /** The `schema`, `onInvalid`, `version` and `migrate` options; `undefined` when none is given. */
+  dataRules: DataRules | undefined
 }
 
 // RFC 7230 token characters: stricter than what browsers accept, so no name can smuggle syntax.
@@ -160,6 +190,10 @@ const TOP_LEVEL_KEYS = new Set([
   'maxSessionsPerUser',
   'events',
   'onStoreError',
+  'schema',
+  'onInvalid',
+  'version',
+  'migrate',
 ])
 const COOKIE_KEYS = new Set(['name', 'secure', 'httpOnly', 'sameSite', 'path', 'domain', 'partitioned'])
 const BROWSER_KEYS = new Set(['type', 'stateTtl', 'extendOn'])
@@ -310,7 +344,7 @@ const consoleLogger: Logger = {
  * Fills in the secure defaults and checks every option, throwing a {@link ConfigError} that
  * names the fix for anything that cannot work.
  */
-export function resolveOptions(options: SessionOptions): ResolvedOptions {
+export function resolveOptions<Data>(options: SessionOptions<Data>): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw new ConfigError('options must be an object with at least store and keys')
   rejectUnknown(options, TOP_LEVEL_KEYS, '')
   const { store } = options
@@ -345,6 +379,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     ...accounts,
     events: resolveEvents(options.events),
     onStoreError,
+    dataRules: resolveDataRules(options),
     store,
     keys,
     cookie: resolveCookie(options.cookie),
@@ -359,7 +394,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
 }
 
 /** The accounts options: filing sessions by user, and what that needs of the store. */
-function resolveAccounts(options: SessionOptions): Pick<ResolvedOptions, 'userKey' | 'describe' | 'lastSeenIntervalMs' | 'maxSessionsPerUser'> {
+function resolveAccounts<Data>(options: SessionOptions<Data>): Pick<ResolvedOptions, 'userKey' | 'describe' | 'lastSeenIntervalMs' | 'maxSessionsPerUser'> {
   const { userKey, describe, maxSessionsPerUser } = options
   if (userKey !== undefined && (typeof userKey !== 'string' || userKey === '')) {
     throw new ConfigError(`userKey must be the name of the session key that holds the user id, e.g. 'userId' (got ${JSON.stringify(userKey)})`)

@@ -1,8 +1,10 @@
-import type { SessionData } from './json.js'
+import type { JsonSafe, JsonShape, SessionData } from './json.js'
 
 /**
  * Declare your session's data type once, and every `Session` (and `c.get('session')`,
- * `req.session`, …) is typed with it.
+ * `req.session`, `request.session`, `ctx.session`, …) is typed with it. The values must be JSON:
+ * a `Date`, a `Map` or a class instance makes every use of the session fail to compile, with an
+ * error naming the key.
  *
  * @example
  * ```ts
@@ -14,5 +16,29 @@ import type { SessionData } from './json.js'
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface Register {}
 
+/** The keys of `D` whose values are not JSON. */
+type NotJsonKeys<D> = {
+  [K in keyof D]-?: Exclude<D[K], undefined> extends JsonSafe<Exclude<D[K], undefined>> ? never : K
+}[keyof D]
+
+/**
+ * What {@link RegisteredData} is when `Register`'s data holds a value JSON cannot carry: a type
+ * whose only keys are error messages, so that `get('counter')` or `insert('at', …)` anywhere fails
+ * to compile and the error names the declaration to fix. (The augmentation itself cannot be
+ * refused: an interface declaration has no constraint to check.)
+ *
+ * @example
+ * ```ts
+ * declare module 'cloakroom' {
+ *   interface Register { data: { counter?: number; at: Date } }
+ * }
+ * await req.session.get('counter')
+ * // error: Argument of type '"counter"' is not assignable to parameter of type '"cloakroom: Register's data.at is not JSON; …"'.
+ * ```
+ */
+export type RegisterNotJson<D> = {
+  [K in NotJsonKeys<D> & string as `cloakroom: Register's data.${K} is not JSON; declare JSON values only (no Date, Map, Set, class instance, function, bigint or undefined)`]: never
+}
+
 /** The data type declared through {@link Register}, or `Record<string, Json>`. */
-export type RegisteredData = Register extends { data: infer D extends object } ? D : SessionData
+export type RegisteredData = Register extends { data: infer D extends object } ? (D extends JsonShape<D> ? D : RegisterNotJson<D>) : SessionData

@@ -1,5 +1,6 @@
 import type { HeaderView, SessionEngine } from './engine.js'
 import type { Session } from './session.js'
+import type { JsonShape } from './json.js'
 
 /** One `Cache-Control` directive: its lower-cased name, and whether it carried an argument. */
 interface Directive {
@@ -98,7 +99,7 @@ function headersAreMutable(headers: Headers): boolean {
  * return commitToResponse(manager, session, response, request)
  * ```
  */
-export async function commitToResponse<Data extends object>(
+export async function commitToResponse<Data extends JsonShape<Data>>(
   engine: SessionEngine<Data>,
   session: Session<Data>,
   response: Response,

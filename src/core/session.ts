@@ -1,13 +1,18 @@
 import { applyChanges } from './change-set.js'
-import { ConfigError, SessionCommittedError, SessionSchemaError, StoreError, type CloakroomError } from './errors.js'
+import { VERSION_KEY, type DataRules } from './data-rules.js'
+import { ConfigError, SessionCommittedError, SessionSchemaError, SessionValueError, StoreError, type CloakroomError } from './errors.js'
 import { defineOwn, toJsonValue } from './json-value.js'
-import type { Json } from './json.js'
+import type { Json, JsonShape } from './json.js'
+import type { Logger } from './logger.js'
+import { readData, type ReadData } from './read-data.js'
 import type { RegisteredData } from './register.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 import { SessionStatus } from './status.js'
 import type { ChangeSet, RevokeSelection, SessionRecord, UserSessionEntry } from './store.js'
 
 type Key<Data> = Extract<keyof Data, string>
+/** What a key holds when present: `counter?: number` holds a number (an absent key reads as `undefined`). */
+type Value<Data, K extends keyof Data> = Exclude<Data[K], undefined>
 
 /**
  * The session of one request. Every handle taken in a request sees the same record. Reads are
@@ -21,30 +26,35 @@ type Key<Data> = Extract<keyof Data, string>
  * | `renew` | renewed |
  * | `purge` | purged, for good: later writes are ignored |
  *
+ * Under the `schema` option, the stored data is checked on the first read of the request; a value it
+ * refuses reads as absent (`onInvalid: 'drop'`) or makes reading it throw {@link SessionSchemaError}
+ * (`'error'`). Under `version`, a record of an older version is migrated on that read, which marks
+ * the session changed (the migrated data is written at this request's commit).
+ *
  * @example
  * ```ts
  * const n = (await session.get('counter')) ?? 0
  * session.insert('counter', n + 1)
  * ```
  */
-export interface Session<Data extends object = RegisteredData> {
+export interface Session<Data extends JsonShape<Data> = RegisteredData> {
   /** `'unchanged' | 'changed' | 'renewed' | 'purged'`. */
   readonly status: SessionStatus
   /** The value at `key`, or `undefined`; with a Standard Schema, validated (throws {@link SessionSchemaError}). */
-  get<K extends Key<Data>>(key: K): Promise<Data[K] | undefined>
+  get<K extends Key<Data>>(key: K): Promise<Value<Data, K> | undefined>
   get<S extends StandardSchemaV1>(key: string, schema: S): Promise<StandardSchemaV1.InferOutput<S> | undefined>
   /** Whether `key` holds a value. */
-  has(key: string): Promise<boolean>
+  has(key: Key<Data>): Promise<boolean>
   /** A frozen copy of every key and value. Key order is not preserved by every store. */
   entries(): Promise<Readonly<Partial<Data>>>
   /** Sets `key`. The value must survive JSON unchanged, else {@link SessionValueError} is thrown and nothing changes. */
-  insert<K extends Key<Data>>(key: K, value: Data[K]): void
+  insert<K extends Key<Data>>(key: K, value: Value<Data, K>): void
   /** If `key` is present, replaces its value with `fn(old)`; otherwise does nothing. */
-  update<K extends Key<Data>>(key: K, fn: (old: Data[K]) => Data[K]): Promise<void>
+  update<K extends Key<Data>>(key: K, fn: (old: Value<Data, K>) => Value<Data, K>): Promise<void>
   /** If `key` is present, replaces its value with `fn(old)`; otherwise inserts `initial`. */
-  updateOr<K extends Key<Data>>(key: K, initial: Data[K], fn: (old: Data[K]) => Data[K]): Promise<void>
+  updateOr<K extends Key<Data>>(key: K, initial: Value<Data, K>, fn: (old: Value<Data, K>) => Value<Data, K>): Promise<void>
   /** Removes `key` and resolves to its old value. Marks the session changed even when the key was absent. */
-  remove<K extends Key<Data>>(key: K): Promise<Data[K] | undefined>
+  remove<K extends Key<Data>>(key: K): Promise<Value<Data, K> | undefined>
   /** Removes `key` and validates its old value with a Standard Schema. The key is removed either way. */
   removeAs<S extends StandardSchemaV1>(key: string, schema: S): Promise<StandardSchemaV1.InferOutput<S> | undefined>
   /** Removes every key; the session itself lives on (empty). */
@@ -106,6 +116,9 @@ export interface SessionBackend {
   readonly userKey: string | undefined
   listByUser(userId: string): Promise<UserSessionEntry[]>
   revokeByUser(userId: string, selection: RevokeSelection): Promise<number | null>
+  /** The `schema`/`version` rules a loaded record's data goes through; `undefined` for none. */
+  readonly dataRules: DataRules | undefined
+  readonly logger: Logger
 }
 
 /**
@@ -139,6 +152,11 @@ export interface CommitView {
   readonly changedSinceCommit: boolean
   /** Opens the request's cookie once: synchronous when the crypto is (node:crypto). */
   openCookie(): OpenedCookie | null | Promise<OpenedCookie | null>
+  /**
+   * Loads the record before a write that never read it, without counting as a read (no `Vary:
+   * Cookie`): a versioned session is migrated before the write lands on it.
+   */
+  loadForWrite(): Promise<void>
   /** Resolves once every write still waiting for the load has run (settled either way). */
   settle(): Promise<void>
   /** Ends the request's writes: a later one throws {@link SessionCommittedError} instead of vanishing. */
@@ -186,6 +204,12 @@ class SessionState implements CommitView {
   committedRevision: number | undefined
   /** The current data, valid once `loaded`. */
   data: Record<string, Json> = {}
+  /** The stored data as this request reads it (migrated, checked by the schema), before its own writes. */
+  base: Record<string, Json> = {}
+  /** `onInvalid: 'error'`: the stored values the schema refused, by key, until the request replaces or removes them. */
+  invalid: Map<string, readonly { readonly message: string }[]> | undefined
+  /** `onInvalid: 'error'`: the issues of a stored record refused as a whole, until the request clears it. */
+  invalidRecord: readonly { readonly message: string }[] | undefined
   /** The {@link revision} of the last `renew()`. */
   renewedAt = 0
   #inFlight: Promise<unknown>[] | undefined
@@ -257,7 +281,36 @@ class SessionState implements CommitView {
   set(key: string, value: Json): void {
     defineOwn(this.changes.set, key, value)
     if (this.loaded) defineOwn(this.data, key, value)
+    this.invalid?.delete(key)
     this.markChanged()
+  }
+
+  /** Under the `version` option its key is the library's: a write to it is refused, naming the option. */
+  refuseReserved(key: string): void {
+    if (key === VERSION_KEY && this.backend.dataRules?.version !== undefined) {
+      throw new SessionValueError(key, `cloakroom: the key ${VERSION_KEY} holds the data's version (the version option) and cannot be written`)
+    }
+  }
+
+  /** Throws the {@link SessionSchemaError} of a stored value the schema refused, when reading `key` would read it. */
+  checkRead(key: string): void {
+    const issues = this.invalid?.get(key)
+    if (issues !== undefined) throw new SessionSchemaError(key, issues)
+    if (this.invalidRecord !== undefined && !Object.hasOwn(this.changes.set, key) && !this.changes.remove.includes(key)) {
+      throw new SessionSchemaError(key, this.invalidRecord, true)
+    }
+  }
+
+  /** Throws when any stored value the request still sees was refused by the schema. */
+  checkReadAll(): void {
+    if (this.invalidRecord !== undefined) throw new SessionSchemaError('', this.invalidRecord, true)
+    for (const key of this.invalid?.keys() ?? []) this.checkRead(key)
+  }
+
+  /** The request's writes forget the schema's verdict on what they replace. */
+  forgetInvalid(): void {
+    this.invalid = undefined
+    this.invalidRecord = undefined
   }
 
   markChanged(): void {
@@ -267,6 +320,10 @@ class SessionState implements CommitView {
 
   load(): Promise<void> {
     this.read = true
+    return this.loadForWrite()
+  }
+
+  loadForWrite(): Promise<void> {
     if (this.loaded) return Promise.resolve()
     this.#loading ??= this.#fetch()
     return this.#loading
@@ -287,9 +344,40 @@ class SessionState implements CommitView {
       throw this.error
     }
     if (this.loaded) return // purged while loading: the purge decides
+    const rules = this.backend.dataRules
+    if (record !== null && rules !== undefined) {
+      const read = await readData(record.data, rules, (message) => this.backend.logger.warn(message))
+      if (this.loaded) return
+      this.#take(read)
+    } else {
+      this.base = record?.data ?? {}
+    }
     this.record = record
-    this.data = applyChanges(record?.data ?? {}, this.changes)
+    this.data = applyChanges(this.base, this.changes)
+    // The migration writes the version with the data; reads never see it.
+    if (rules?.version !== undefined) delete this.data[VERSION_KEY]
     this.loaded = true
+  }
+
+  /**
+   * Takes what the data rules made of the stored record, under the writes the request already made
+   * (which win): refused values to throw on, dropped ones to remove at the next write, and the
+   * migration to write at this commit.
+   */
+  #take(read: ReadData): void {
+    const { changes } = this
+    const untouched = (key: string): boolean => !changes.clear && !Object.hasOwn(changes.set, key) && !changes.remove.includes(key)
+    this.base = read.data
+    for (const [key, issues] of read.invalid) if (untouched(key)) (this.invalid ??= new Map()).set(key, issues)
+    if (read.invalidRecord !== undefined && !changes.clear) this.invalidRecord = read.invalidRecord
+    // Dropped values join the removals without marking the session changed: they go at its next write.
+    for (const key of read.dropped) if (untouched(key)) changes.remove.push(key)
+    if (read.dropAll) changes.clear = true
+    if (read.migration !== undefined && !changes.clear) {
+      for (const key of read.migration.remove) if (untouched(key)) changes.remove.push(key)
+      for (const key of Object.keys(read.migration.set)) if (untouched(key)) defineOwn(changes.set, key, read.migration.set[key] as Json)
+      this.markChanged()
+    }
   }
 }
 
@@ -300,7 +388,7 @@ class SessionState implements CommitView {
  *
  * @internal
  */
-export class SessionHandle<Data extends object = RegisteredData> implements Session<Data> {
+export class SessionHandle<Data extends JsonShape<Data> = RegisteredData> implements Session<Data> {
   readonly #state: SessionState
 
   constructor(backend: SessionBackend, cookieValue: string | undefined) {
@@ -329,56 +417,65 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
     return this.#state.status
   }
 
-  get<K extends Key<Data>>(key: K): Promise<Data[K] | undefined>
+  get<K extends Key<Data>>(key: K): Promise<Value<Data, K> | undefined>
   get<S extends StandardSchemaV1>(key: string, schema: S): Promise<StandardSchemaV1.InferOutput<S> | undefined>
   async get(key: string, schema?: StandardSchemaV1): Promise<unknown> {
     const state = this.#state
     await state.load()
+    state.checkRead(key)
     const value = Object.hasOwn(state.data, key) ? state.data[key] : undefined
     return schema === undefined || value === undefined ? value : validate(key, value, schema)
   }
 
-  async has(key: string): Promise<boolean> {
+  async has(key: Key<Data>): Promise<boolean> {
     await this.#state.load()
+    this.#state.checkRead(key)
     return Object.hasOwn(this.#state.data, key)
   }
 
   async entries(): Promise<Readonly<Partial<Data>>> {
     await this.#state.load()
+    this.#state.checkReadAll()
     return SessionHandle.typed(deepFreeze(JSON.parse(JSON.stringify(this.#state.data))))
   }
 
-  insert<K extends Key<Data>>(key: K, value: Data[K]): void {
+  insert<K extends Key<Data>>(key: K, value: Value<Data, K>): void {
     const state = this.#state
     state.writable('insert')
+    state.refuseReserved(key)
     if (state.status === SessionStatus.Purged) return
     state.set(key, toJsonValue(key, value))
   }
 
-  update<K extends Key<Data>>(key: K, fn: (old: Data[K]) => Data[K]): Promise<void> {
+  update<K extends Key<Data>>(key: K, fn: (old: Value<Data, K>) => Value<Data, K>): Promise<void> {
     const state = this.#state
     state.writable('update')
+    state.refuseReserved(key)
     return state.track(
       state.load().then(() => {
-        if (state.status === SessionStatus.Purged || !Object.hasOwn(state.data, key)) return
+        if (state.status === SessionStatus.Purged) return
+        state.checkRead(key)
+        if (!Object.hasOwn(state.data, key)) return
         state.set(key, toJsonValue(key, fn(SessionHandle.typed(state.data[key]))))
       }),
     )
   }
 
-  updateOr<K extends Key<Data>>(key: K, initial: Data[K], fn: (old: Data[K]) => Data[K]): Promise<void> {
+  updateOr<K extends Key<Data>>(key: K, initial: Value<Data, K>, fn: (old: Value<Data, K>) => Value<Data, K>): Promise<void> {
     const state = this.#state
     state.writable('updateOr')
+    state.refuseReserved(key)
     return state.track(
       state.load().then(() => {
         if (state.status === SessionStatus.Purged) return
+        state.checkRead(key)
         const next = Object.hasOwn(state.data, key) ? fn(SessionHandle.typed(state.data[key])) : initial
         state.set(key, toJsonValue(key, next))
       }),
     )
   }
 
-  remove<K extends Key<Data>>(key: K): Promise<Data[K] | undefined> {
+  remove<K extends Key<Data>>(key: K): Promise<Value<Data, K> | undefined> {
     return this.#remove(key, 'remove').then((old) => SessionHandle.typed(old))
   }
 
@@ -393,6 +490,7 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
     if (state.status === SessionStatus.Purged) return
     state.changes = { clear: true, set: {}, remove: [] }
     state.data = {}
+    state.forgetInvalid()
     state.markChanged()
   }
 
@@ -403,6 +501,7 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
     state.status = SessionStatus.Purged
     state.changes = emptyChanges()
     state.data = {}
+    state.forgetInvalid()
     state.loaded = true
   }
 
@@ -454,7 +553,10 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
   #remove(key: string, call: string): Promise<Json | undefined> {
     const state = this.#state
     state.writable(call)
+    state.refuseReserved(key)
     if (state.status === SessionStatus.Purged) return Promise.resolve(undefined)
+    // A value the schema refused is no old value: removing it is how the app gets rid of it.
+    state.invalid?.delete(key)
     const { changes } = state
     // The old value is the value at the moment of the call; when only the store knows it, it is
     // read from the loaded record (this removal and later writes do not affect that copy).
@@ -468,7 +570,8 @@ export class SessionHandle<Data extends object = RegisteredData> implements Sess
     } else if (changes.clear || changes.remove.includes(key)) {
       old = Promise.resolve(undefined)
     } else {
-      old = state.load().then(() => (state.record && Object.hasOwn(state.record.data, key) ? state.record.data[key] : undefined))
+      // Read as the request reads it: migrated and checked by the schema (a refused value reads as none).
+      old = state.load().then(() => (Object.hasOwn(state.base, key) ? state.base[key] : undefined))
     }
     delete changes.set[key]
     if (!changes.remove.includes(key)) changes.remove.push(key)

@@ -3,6 +3,7 @@ import type { HeaderView, SessionEngine } from '../core/engine.js'
 import type { Logger } from '../core/logger.js'
 import type { Session } from '../core/session.js'
 import { nodeHeaderView } from './node-headers.js'
+import type { JsonShape } from '../core/json.js'
 
 /**
  * The commits of one node:http response's session, from {@link commitsFor}.
@@ -49,7 +50,7 @@ const CLOSED_EARLY =
  * holdResponseHead(res, { shouldHold: () => manager.pending(session), beforeHead: commits.atHead })
  * ```
  */
-export function commitsFor<Data extends object>(
+export function commitsFor<Data extends JsonShape<Data>>(
   res: ServerResponse,
   manager: SessionEngine<Data>,
   session: Session<Data>,

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { sessions } from '../../src/adapters/express/index.js'
 import { withSessions } from '../../src/adapters/node/index.js'
 import type { SessionOptions } from '../../src/core/options.js'
+import type { SessionData } from '../../src/core/json.js'
 import type { Session } from '../../src/core/session.js'
 import type { SessionStore } from '../../src/core/store.js'
 import { generateKey } from '../../src/crypto/keys.js'
@@ -26,10 +27,10 @@ import { cookiePair, requestRaw } from './client.js'
 const express4 = ((await import('express4' as string)) as { default: typeof express }).default
 
 /** What a test route does with the session and the raw response. */
-type Late = (session: Session<Record<string, unknown>>, res: ServerResponse) => void | Promise<void>
+type Late = (session: Session<SessionData>, res: ServerResponse) => void | Promise<void>
 
 /** Routes every adapter serves: POST /login, GET /read (the session's entries) and /late (the test's). */
-async function route(url: string, session: Session<Record<string, unknown>>, res: ServerResponse, late: Late): Promise<void> {
+async function route(url: string, session: Session<SessionData>, res: ServerResponse, late: Late): Promise<void> {
   if (url === '/login') {
     session.insert('user', 'ferris')
     res.end('in')

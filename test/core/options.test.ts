@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import * as v from 'valibot'
 import { createSessionManager } from '../../src/create.js'
 import { ConfigError } from '../../src/core/errors.js'
 import { resolveOptions, type SessionOptions } from '../../src/core/options.js'
@@ -302,5 +303,47 @@ describe('createSessionManager refuses options it would otherwise ignore or coul
     it('accepts a key from generateKey() and a long passphrase', () => {
       expect(construct({ keys: [generateKey(), 'correct horse battery staple, thirty-two bytes'] })).toBeUndefined()
     })
+  })
+})
+
+describe('options: schema, onInvalid, version and migrate', () => {
+  const number = v.number()
+  const migrate = (): Record<string, never> => ({})
+
+  it('takes one Standard Schema for the record or one per key, with onInvalid, and leaves them out when none is given', () => {
+    expect(resolveOptions(base()).dataRules).toBeUndefined()
+    const whole = v.object({ n: number })
+    expect(resolveOptions({ ...base(), schema: whole }).dataRules).toMatchObject({ schema: { whole }, onInvalid: 'drop' })
+    const perKey = resolveOptions({ ...base(), schema: { n: number }, onInvalid: 'error' }).dataRules
+    expect(perKey?.onInvalid).toBe('error')
+    expect(perKey?.schema !== undefined && 'keys' in perKey.schema && perKey.schema.keys.get('n')).toBe(number)
+    expect(resolveOptions({ ...base(), version: 3, migrate }).dataRules).toMatchObject({ version: 3, migrate })
+  })
+
+  it('refuses a schema that is not a Standard Schema, naming the key', () => {
+    expect(configError({ schema: 'number' as never }).message).toMatch(/schema must be a Standard Schema for the whole record .* or an object with one Standard Schema per key/)
+    expect(configError({ schema: [number] as never }).message).toMatch(/schema must be a Standard Schema/)
+    expect(configError({ schema: { n: number, user: { type: 'string' } } as never }).message).toMatch(/schema\.user is not a Standard Schema/)
+    expect(configError({ schema: { '~standard': { version: 2, validate: () => ({ value: 1 }) } } as never }).message).toMatch(/schema must be a Standard Schema/)
+  })
+
+  it('refuses an onInvalid other than drop or error, or one with nothing to apply to', () => {
+    expect(configError({ schema: { n: number }, onInvalid: 'ignore' as never }).message).toMatch(/onInvalid must be 'drop' or 'error' \(got "ignore"\)/)
+    expect(configError({ onInvalid: 'error' }).message).toMatch(/onInvalid only applies with a schema/)
+  })
+
+  it('needs version and migrate together, version a whole number from 1, migrate a function', () => {
+    expect(configError({ version: 2 }).message).toMatch(/version needs migrate\(data, version\)/)
+    expect(configError({ migrate }).message).toMatch(/migrate needs version/)
+    for (const version of [0, 1.5, -1, '2', Number.MAX_VALUE]) {
+      expect(configError({ version: version as never, migrate }).message).toMatch(/version must be a whole number of at least 1/)
+    }
+    expect(configError({ version: 1, migrate: 'v1' as never }).message).toMatch(/migrate must be a function/)
+  })
+
+  it('still refuses a misspelt data option, listing the real ones', () => {
+    const message = configError({ schemas: { n: number } } as never).message
+    expect(message).toMatch(/unknown option schemas/)
+    expect(message).toMatch(/schema, onInvalid, version, migrate/)
   })
 })

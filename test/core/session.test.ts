@@ -8,10 +8,12 @@ import type { StandardSchemaV1 } from '../../src/core/standard-schema.js'
 const backends = new WeakMap<SessionHandle, SessionBackend>()
 
 /** A backend without userKey: these tests do not file sessions by user. */
-const noAccounts: Pick<SessionBackend, 'userKey' | 'listByUser' | 'revokeByUser'> = {
+const noAccounts: Pick<SessionBackend, 'userKey' | 'listByUser' | 'revokeByUser' | 'dataRules' | 'logger'> = {
   userKey: undefined,
   listByUser: async () => [],
   revokeByUser: async () => 0,
+  dataRules: undefined,
+  logger: { debug: () => {}, warn: () => {}, error: () => {} },
 }
 
 function sessionOf(backend: SessionBackend, cookieValue: string | undefined): SessionHandle {

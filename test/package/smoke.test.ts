@@ -92,9 +92,9 @@ describe('the packed package, from a clean folder with no peer dependency', () =
       join(consumer, 'use.ts'),
       `${lines.join('\n')}
 import { createSessionManager, MemoryStore, type Session } from 'cloakroom'
-const manager = createSessionManager({ store: new MemoryStore(), keys: ['tLoqirM2JQgBEupyd1pBToe3cwraGza2-aKxwLn2Vb4'] })
-export async function handler(session: Session): Promise<number> {
-  const n = ((await session.get('n')) ?? 0) as number
+const manager = createSessionManager<{ n?: number }>({ store: new MemoryStore(), keys: ['tLoqirM2JQgBEupyd1pBToe3cwraGza2-aKxwLn2Vb4'] })
+export async function handler(session: Session<{ n?: number }>): Promise<number> {
+  const n = (await session.get('n')) ?? 0
   session.insert('n', n + 1)
   return n
 }
@@ -110,6 +110,48 @@ void manager
       }),
     )
     expect(() => run(join(root, 'node_modules/.bin/tsc'), ['-p', '.'], consumer)).not.toThrow()
+  })
+
+  // Register is global to a program: each declaration is compiled in a program of its own, with
+  // skipLibCheck on as most users have it, so the check must land in the user's own file.
+  function compileWithRegister(name: string, data: string): string {
+    writeFileSync(
+      join(consumer, `${name}.ts`),
+      `import { createSessionManager, MemoryStore } from 'cloakroom'
+declare module 'cloakroom' {
+  interface Register { data: ${data} }
+}
+const manager = createSessionManager({ store: new MemoryStore(), keys: ['tLoqirM2JQgBEupyd1pBToe3cwraGza2-aKxwLn2Vb4'] })
+export const served = manager.handle(new Request('http://x/'), async (session) => {
+  const n: number = ((await session.get('n')) ?? 0) + 1
+  session.insert('n', n)
+  return new Response(String(n))
+})
+`,
+    )
+    const config = join(consumer, `tsconfig.${name}.json`)
+    writeFileSync(
+      config,
+      JSON.stringify({
+        compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', noEmit: true, skipLibCheck: true, types: [], lib: ['ES2023', 'DOM'] },
+        files: [`${name}.ts`],
+      }),
+    )
+    try {
+      run(join(root, 'node_modules/.bin/tsc'), ['-p', config], consumer)
+      return ''
+    } catch (error) {
+      return String((error as { stdout?: string }).stdout)
+    }
+  }
+
+  it('types every session from a Register declared against the packed types, without a cast', () => {
+    expect(compileWithRegister('register-json', '{ n?: number; user?: { id: string } }')).toBe('')
+  })
+
+  it('fails to compile, naming the key, when Register declares a value JSON cannot carry', () => {
+    const output = compileWithRegister('register-date', '{ n?: number; at: Date }')
+    expect(output).toMatch(/register-date\.ts\(\d+,\d+\): error TS2345: .*Register's data\.at is not JSON/)
   })
 
   // The bundle a Cloudflare Worker would deploy, built once for the two tests below.

@@ -6,6 +6,7 @@ import { createSessionManager } from '../../create.js'
 import { holdResponseHead } from '../../http/hold-head.js'
 import { commitsFor } from '../../http/late-commit.js'
 import { attachedSession, attachSession, cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
+import type { JsonShape } from '../../core/json.js'
 
 declare global {
   // Express declares its request type in this global namespace for exactly this kind of merge.
@@ -42,16 +43,20 @@ declare global {
  * import { MemoryStore } from 'cloakroom'
  * import { sessions } from 'cloakroom/express'
  *
+ * declare module 'cloakroom' {
+ *   interface Register { data: { counter?: number } } // types req.session for the whole program
+ * }
+ *
  * const app = express()
  * app.use(sessions({ store: new MemoryStore(), keys: [process.env.SESSION_KEY!] }))
  * app.get('/', async (req, res) => {
- *   const counter = ((await req.session.get('counter')) ?? 0) as number
- *   req.session.insert('counter', counter + 1)
- *   res.send(`counter: ${counter + 1}`)
+ *   const counter = ((await req.session.get('counter')) ?? 0) + 1 // number
+ *   req.session.insert('counter', counter)
+ *   res.send(`counter: ${counter}`)
  * })
  * ```
  */
-export function sessions<Data extends object = RegisteredData>(options: SessionOptions): RequestHandler {
+export function sessions<Data extends JsonShape<Data> = RegisteredData>(options: SessionOptions<NoInfer<Data>>): RequestHandler {
   const manager = createSessionManager<Data>(options)
   // The web Request is only read by onError and describe: copying every header is wasted work without them.
   const requestFor = !readsRequest(options) ? () => undefined : webRequestOf
@@ -96,7 +101,7 @@ function webRequestOf(req: Request): globalThis.Request {
  * }
  * ```
  */
-export function getSession<Data extends object = RegisteredData>(req: Request): Session<Data> {
+export function getSession<Data extends JsonShape<Data> = RegisteredData>(req: Request): Session<Data> {
   const session = attachedSession(req)
   if (session === undefined) {
     throw new Error('cloakroom: no session on this request; mount app.use(sessions(options)) before this route')

@@ -7,6 +7,7 @@ import { createSessionManager } from '../../create.js'
 import { cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
 import { replyHeaderView } from './reply-headers.js'
 import { foldWebResponse, replaceReply } from './replace.js'
+import type { JsonShape } from '../../core/json.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -33,12 +34,16 @@ declare module 'fastify' {
  * import { CookieStore } from 'cloakroom'
  * import { sessions } from 'cloakroom/fastify'
  *
+ * declare module 'cloakroom' {
+ *   interface Register { data: { counter?: number } } // types request.session for the whole program
+ * }
+ *
  * const app = Fastify()
  * await app.register(sessions, { store: new CookieStore(), keys: [process.env.SESSION_KEY!] })
  * app.get('/', async (request) => {
- *   const counter = ((await request.session.get('counter')) ?? 0) as number
- *   request.session.insert('counter', counter + 1)
- *   return { counter: counter + 1 }
+ *   const counter = ((await request.session.get('counter')) ?? 0) + 1 // number
+ *   request.session.insert('counter', counter)
+ *   return { counter }
  * })
  * ```
  */
@@ -129,7 +134,7 @@ meta[Symbol.for('plugin-meta')] = { name: 'cloakroom', fastify: '5.x' }
  * })
  * ```
  */
-export function getSession<Data extends object = RegisteredData>(request: FastifyRequest): Session<Data> {
+export function getSession<Data extends JsonShape<Data> = RegisteredData>(request: FastifyRequest): Session<Data> {
   const session = (request as { session?: Session<RegisteredData> | null }).session
   if (session === undefined || session === null) {
     throw new Error('cloakroom: no session on this request; register app.register(sessions, options) in this route\'s scope or a parent scope')

@@ -3,4 +3,4 @@
  *
  * @module
  */
-export { sessions, getSession, type SessionVariables } from './sessions.js'
+export { sessions, getSession, type SessionVariables, type SessionEnv } from './sessions.js'

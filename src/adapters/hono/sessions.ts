@@ -5,10 +5,27 @@ import type { RegisteredData } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
 import type { SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
+import type { JsonShape } from '../../core/json.js'
 
 /** The context variables the middleware sets: `c.get('session')`. */
-export interface SessionVariables<Data extends object = RegisteredData> {
+export interface SessionVariables<Data extends JsonShape<Data> = RegisteredData> {
   session: Session<Data>
+}
+
+/**
+ * The Hono environment of an app whose sessions hold `Data`: `c.get('session')` is then a
+ * `Session<Data>` in every handler, without declaring `Register` for the whole program.
+ *
+ * @example
+ * ```ts
+ * type Data = { counter?: number }
+ * const app = new Hono<SessionEnv<Data>>()
+ * app.use(sessions<Data>(options))
+ * app.get('/', async (c) => c.text(String((await c.get('session').get('counter')) ?? 0)))
+ * ```
+ */
+export interface SessionEnv<Data extends JsonShape<Data> = RegisteredData> {
+  Variables: SessionVariables<Data>
 }
 
 declare module 'hono' {
@@ -30,19 +47,20 @@ declare module 'hono' {
  * ```ts
  * import { Hono } from 'hono'
  * import { CookieStore } from 'cloakroom'
- * import { sessions } from 'cloakroom/hono'
+ * import { sessions, type SessionEnv } from 'cloakroom/hono'
  *
- * const app = new Hono()
- * app.use(sessions({ store: new CookieStore(), keys: [process.env.SESSION_KEY!] }))
+ * type Data = { counter?: number }
+ * const app = new Hono<SessionEnv<Data>>() // or declare Register once for the whole program
+ * app.use(sessions<Data>({ store: new CookieStore(), keys: [process.env.SESSION_KEY!] }))
  * app.get('/', async (c) => {
  *   const session = c.get('session')
- *   const counter = ((await session.get('counter')) ?? 0) as number
- *   session.insert('counter', counter + 1)
- *   return c.text(`counter: ${counter + 1}`)
+ *   const counter = ((await session.get('counter')) ?? 0) + 1 // number
+ *   session.insert('counter', counter)
+ *   return c.text(`counter: ${counter}`)
  * })
  * ```
  */
-export function sessions<Data extends object = RegisteredData>(options: SessionOptions): MiddlewareHandler<{ Variables: SessionVariables<Data> }> {
+export function sessions<Data extends JsonShape<Data> = RegisteredData>(options: SessionOptions<Data>): MiddlewareHandler<SessionEnv<Data>> {
   const manager = createSessionManager<Data>(options)
   return async function cloakroomSessions(c, next) {
     const session = manager.begin(cookieHeaderOf(c))
@@ -97,7 +115,7 @@ function cookieHeaderOf(c: Context): string | undefined {
  * if (!(await session.has('userId'))) return c.redirect('/login')
  * ```
  */
-export function getSession<Data extends object = RegisteredData>(c: Context): Session<Data> {
+export function getSession<Data extends JsonShape<Data> = RegisteredData>(c: Context): Session<Data> {
   const session = c.get('session') as Session<Data> | undefined
   if (session === undefined) throw new Error('cloakroom: no session on this context; mount app.use(sessions(options)) before this route')
   return session

@@ -4,6 +4,7 @@ import type { SessionEngine } from '../../core/engine.js'
 import type { Session } from '../../core/session.js'
 import { holdResponseHead } from '../../http/hold-head.js'
 import { nodeHeaderView } from '../../http/node-headers.js'
+import type { JsonShape } from '../../core/json.js'
 
 /**
  * After a downstream throw, before it is rethrown: arranges for the session to be committed as the
@@ -23,7 +24,7 @@ import { nodeHeaderView } from '../../http/node-headers.js'
  * }
  * ```
  */
-export async function commitAfterThrow<Data extends object>(
+export async function commitAfterThrow<Data extends JsonShape<Data>>(
   engine: SessionEngine<Data>,
   session: Session<Data>,
   ctx: ExtendableContext,

@@ -7,6 +7,7 @@ import { nodeHeaderView } from '../../http/node-headers.js'
 import { cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
 import { commitAfterThrow } from './after-throw.js'
 import { replaceResponse } from './replace.js'
+import type { JsonShape } from '../../core/json.js'
 
 declare module 'koa' {
   interface DefaultContext {
@@ -40,12 +41,16 @@ type SessionContext = ExtendableContext & { session: Session<RegisteredData>; st
  * import { CookieStore } from 'cloakroom'
  * import { sessions } from 'cloakroom/koa'
  *
+ * declare module 'cloakroom' {
+ *   interface Register { data: { counter?: number } } // types ctx.session for the whole program
+ * }
+ *
  * const app = new Koa()
  * app.use(sessions({ store: new CookieStore(), keys: [process.env.SESSION_KEY!] }))
  * app.use(async (ctx) => {
- *   const counter = ((await ctx.session.get('counter')) ?? 0) as number
- *   ctx.session.insert('counter', counter + 1)
- *   ctx.body = { counter: counter + 1 }
+ *   const counter = ((await ctx.session.get('counter')) ?? 0) + 1 // number
+ *   ctx.session.insert('counter', counter)
+ *   ctx.body = { counter }
  * })
  * ```
  */
@@ -96,7 +101,7 @@ export function sessions<StateT = DefaultState, ContextT = DefaultContext>(optio
  * })
  * ```
  */
-export function getSession<Data extends object = RegisteredData>(ctx: ExtendableContext & { state: unknown }): Session<Data> {
+export function getSession<Data extends JsonShape<Data> = RegisteredData>(ctx: ExtendableContext & { state: unknown }): Session<Data> {
   const session = (ctx.state as { session?: Session<RegisteredData> } | undefined)?.session
   if (session === undefined) throw new Error('cloakroom: no session on this context; mount app.use(sessions(options)) before this middleware')
   return session as unknown as Session<Data>

@@ -7,16 +7,17 @@ import { createSessionManager } from '../../create.js'
 import { holdResponseHead } from '../../http/hold-head.js'
 import { commitsFor } from '../../http/late-commit.js'
 import { attachedSession, attachSession, cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
+import type { JsonShape } from '../../core/json.js'
 
 /** A request handler that also receives the request's session. It may be sync or async. */
-export type SessionRequestHandler<Data extends object = RegisteredData> = (
+export type SessionRequestHandler<Data extends JsonShape<Data> = RegisteredData> = (
   req: IncomingMessage,
   res: ServerResponse,
   session: Session<Data>,
 ) => void | Promise<void>
 
 /** {@link SessionOptions} plus what only the node:http adapter needs. */
-export interface NodeSessionOptions extends SessionOptions {
+export interface NodeSessionOptions<Data = RegisteredData> extends SessionOptions<Data> {
   /**
    * Told of every error the handler throws (or its promise rejects with), other than the session's
    * own store failure, which the manager already logs. Default: `console.error`. An error thrown
@@ -53,16 +54,17 @@ function reportToConsole(error: unknown, req: IncomingMessage): void {
  * import { MemoryStore } from 'cloakroom'
  * import { withSessions } from 'cloakroom/node'
  *
- * const server = createServer(withSessions({ store: new MemoryStore(), keys: [process.env.SESSION_KEY!] }, async (req, res, session) => {
- *   const counter = ((await session.get('counter')) ?? 0) as number
- *   session.insert('counter', counter + 1)
- *   res.end(`counter: ${counter + 1}`)
+ * type Data = { counter?: number }
+ * const server = createServer(withSessions<Data>({ store: new MemoryStore(), keys: [process.env.SESSION_KEY!] }, async (req, res, session) => {
+ *   const counter = ((await session.get('counter')) ?? 0) + 1 // number
+ *   session.insert('counter', counter)
+ *   res.end(`counter: ${counter}`)
  * }))
  * server.listen(3000)
  * ```
  */
-export function withSessions<Data extends object = RegisteredData>(
-  options: NodeSessionOptions,
+export function withSessions<Data extends JsonShape<Data> = RegisteredData>(
+  options: NodeSessionOptions<Data>,
   handler: SessionRequestHandler<Data>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { onHandlerError = reportToConsole, ...sessionOptions } = options
@@ -123,7 +125,7 @@ export function withSessions<Data extends object = RegisteredData>(
  * }
  * ```
  */
-export function getSession<Data extends object = RegisteredData>(req: IncomingMessage): Session<Data> {
+export function getSession<Data extends JsonShape<Data> = RegisteredData>(req: IncomingMessage): Session<Data> {
   const session = attachedSession(req)
   if (session === undefined) {
     throw new Error('cloakroom: no session on this request; serve it through withSessions(options, handler)')
