@@ -1,8 +1,8 @@
 // The runtime matrix: the portable suite (the core's behaviour, the store and adapter conformance
 // suites, Hono included) bundled per runtime with its export conditions and run on Node, Bun, Deno
 // and workerd; cookies sealed on one crypto implementation opened on the other; and the core's own
-// vitest files under `bun test`. All runtimes run at once: most of the suite's time is spent
-// waiting out short store TTLs. The runtimes come from the package in this folder; without it only
+// vitest files under `bun test`. All runtimes run at once (the in-process stores' expiry runs on a
+// clock the suite moves, so no case waits on real time). The runtimes come from the package in this folder; without it only
 // the bundle checks run, after a loud warning (under CI=true its absence fails the file instead).
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
