@@ -1,4 +1,5 @@
 import { ConfigError } from '../../core/errors.js'
+import { keySlot } from './slot.js'
 
 /**
  * A node-redis v4/v5 client (`createClient()`), seen only through the members the store uses.
@@ -32,6 +33,8 @@ export interface NodeRedisClusterLike {
   ): Promise<unknown>
   readonly isOpen: boolean
   readonly masters: readonly unknown[]
+  /** The driver's slot map (node-redis 4/5): each slot's master, whose `client` tells a dead node. */
+  readonly slots?: readonly ({ master?: { client?: { isReady?: boolean } } } | undefined)[]
 }
 
 /**
@@ -47,6 +50,10 @@ export interface IoRedisLike {
   call(command: string, args: (string | number)[]): Promise<unknown>
   readonly status: string
   readonly isCluster: boolean
+  /** A Cluster's slot map: each slot's nodes as `host:port`, its master first. */
+  readonly slots?: readonly (readonly string[] | undefined)[]
+  /** A Cluster's connections to its masters. */
+  nodes?(role: 'master'): readonly { readonly status: string; readonly options: { readonly host?: string; readonly port?: number } }[]
 }
 
 /**
@@ -71,8 +78,25 @@ export interface RedisCommander {
    * command still waiting in their offline queue (node-redis), so it is not sent after we gave up.
    */
   send(command: string, args: string[], key: string, readonly: boolean, timeoutMs: number): Promise<unknown>
-  /** False while the client is known to be disconnected or reconnecting. */
-  connected(): boolean
+  /**
+   * False while the client is known to be disconnected or reconnecting; given a key, while the
+   * connection to the node that holds it is (a cluster node that died while the others live on).
+   */
+  connected(key?: string): boolean
+  /** Told when a command to `key` failed for a passing reason or timed out (a cluster client may then look for a new master). */
+  trouble?(key: string, error: unknown): void
+}
+
+/**
+ * Whether the ioredis Cluster connection to the master of `key`'s slot is up: false when it is not
+ * ready, or gone from the pool (ioredis drops a node's connection when it ends); true when it
+ * cannot tell.
+ */
+function ioNodeReady(client: IoRedisLike, key: string): boolean {
+  const address = client.slots?.[keySlot(key)]?.[0]
+  if (address === undefined || client.nodes === undefined) return true
+  const node = client.nodes('master').find(({ options }) => `${options.host ?? ''}:${options.port ?? ''}` === address)
+  return node !== undefined && node.status === 'ready'
 }
 
 function isNodeRedisCluster(client: RedisClientLike): client is NodeRedisClusterLike {
@@ -93,7 +117,7 @@ export function toCommander(client: RedisClientLike): RedisCommander {
       kind: client.isCluster ? 'ioredis-cluster' : 'ioredis',
       // ioredis routes EVAL/EVALSHA by their declared keys, so the key needs no separate mention.
       send: (command, args) => client.call(command, args),
-      connected: () => client.status === 'ready',
+      connected: (key) => client.status === 'ready' && (key === undefined || ioNodeReady(client, key)),
     }
   }
   if (isNodeRedisCluster(client)) {
@@ -101,7 +125,7 @@ export function toCommander(client: RedisClientLike): RedisCommander {
       kind: 'node-redis-cluster',
       send: (command, args, key, readonly, timeoutMs) =>
         client.sendCommand(key, readonly, [command, ...args], { timeout: timeoutMs }),
-      connected: () => client.isOpen,
+      connected: (key) => client.isOpen && (key === undefined || client.slots?.[keySlot(key)]?.master?.client?.isReady !== false),
     }
   }
   if (typeof (client as Partial<NodeRedisClientLike>).sendCommand === 'function') {

@@ -12,6 +12,7 @@ import { writeReply } from './replies.js'
 import { redisRevocationList } from './revocation-list.js'
 import { APPLY, CREATE, RENEW, REPLY, TOUCH } from './scripts.js'
 import type { Script } from './scripts.js'
+import { send } from './send.js'
 import { UserIndex } from './user-index.js'
 
 /**
@@ -96,7 +97,7 @@ export class RedisStore implements SessionStore {
     const key = redisKey(this.prefix, id, tag)
     try {
       const reply = await withDeadline(this.#redis, this.timeoutMs, 'load', (remaining) =>
-        this.#redis.send('HGETALL', [key], key, true, remaining()),
+        send(this.#redis, 'HGETALL', [key], key, true, remaining),
       )
       return decodeRecord(reply)
     } catch (error) {
