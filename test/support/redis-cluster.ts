@@ -300,3 +300,46 @@ export async function errorCount(port: number, code: string): Promise<number> {
     await node.close()
   }
 }
+
+/**
+ * Whether every replica of the master on `port` has acknowledged all it has written
+ * (`INFO replication`: each replica's offset equals `master_repl_offset`), and it has `replicas` of them.
+ *
+ * @example
+ * ```ts
+ * await waitFor('replication', () => caughtUp(master, 1))
+ * ```
+ */
+export async function caughtUp(port: number, replicas = 1): Promise<boolean> {
+  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'INFO', 'replication'])
+  const offset = /^master_repl_offset:(\d+)/m.exec(stdout)?.[1]
+  const replicaOffsets = [...stdout.matchAll(/^slave\d+:.*offset=(\d+)/gm)].map((match) => match[1])
+  return offset !== undefined && replicaOffsets.length >= replicas && replicaOffsets.every((value) => value === offset)
+}
+
+/**
+ * Whether the cluster is whole again: every node on `ports` answers, reports `cluster_state:ok`,
+ * and sees `masters` masters serving slots, each with `replicasPerMaster` replicas, none failing.
+ *
+ * @example
+ * ```ts
+ * await waitFor('the cluster to heal', () => clusterHealthy(cluster.allPorts, 3, 1), 30_000)
+ * ```
+ */
+export async function clusterHealthy(ports: number[], masters: number, replicasPerMaster: number): Promise<boolean> {
+  try {
+    for (const port of ports) {
+      if (!(await clusterInfo(port)).includes('cluster_state:ok')) return false
+      const nodes = await clusterNodes(port)
+      if (nodes.some((entry) => entry.failing)) return false
+      const serving = nodes.filter((entry) => entry.master && entry.slots > 0)
+      if (serving.length !== masters) return false
+      for (const master of serving) {
+        if (nodes.filter((entry) => entry.masterId === master.id).length !== replicasPerMaster) return false
+      }
+    }
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,4 +1,5 @@
 import { ConfigError } from '../../core/errors.js'
+import { watchCluster } from './cluster-watch.js'
 import { keySlot } from './slot.js'
 
 /**
@@ -83,8 +84,8 @@ export interface RedisCommander {
    * connection to the node that holds it is (a cluster node that died while the others live on).
    */
   connected(key?: string): boolean
-  /** Told when a command to `key` failed for a passing reason or timed out (a cluster client may then look for a new master). */
-  trouble?(key: string, error: unknown): void
+  /** Told when a call failed in a way a failover explains (timed out, connection lost, refused): a cluster client may have to look for a new master. */
+  trouble?(): void
 }
 
 /**
@@ -121,8 +122,10 @@ export function toCommander(client: RedisClientLike): RedisCommander {
     }
   }
   if (isNodeRedisCluster(client)) {
+    const watch = watchCluster(client)
     return {
       kind: 'node-redis-cluster',
+      trouble: () => watch?.trouble(),
       send: (command, args, key, readonly, timeoutMs) =>
         client.sendCommand(key, readonly, [command, ...args], { timeout: timeoutMs }),
       connected: (key) => client.isOpen && (key === undefined || client.slots?.[keySlot(key)]?.master?.client?.isReady !== false),

@@ -168,11 +168,12 @@ export function withDeadline<T>(
   })
   return Promise.race([running, expired])
     .catch((error: unknown) => {
-      const mapped = toStoreError(error, operation)
+      let mapped = toStoreError(error, operation)
       // A driver's own timeout while disconnected is an outage, not a slow server.
       if (mapped.kind === 'timeout' && disconnected()) {
-        throw new StoreError('unavailable', `redis is not connected (${operation} gave up after ${timeoutMs} ms)`, { cause: error })
+        mapped = new StoreError('unavailable', `redis is not connected (${operation} gave up after ${timeoutMs} ms)`, { cause: error })
       }
+      if (mapped.kind === 'timeout' || mapped.kind === 'unavailable') commander.trouble?.()
       throw mapped
     })
     .finally(() => clearTimeout(timer))

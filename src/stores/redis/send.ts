@@ -46,7 +46,7 @@ export async function send(
       // No retry that could not finish before the call gives up (nor one after it did).
       if (Date.now() + wait >= remaining.at) throw error
       remaining.retrying = error
-      redis.trouble?.(key, error)
+      redis.trouble?.()
       await pause(wait)
     }
   }
