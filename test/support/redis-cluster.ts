@@ -116,6 +116,9 @@ export async function startRedisCluster(options: number | RedisClusterOptions = 
     join(dir, `nodes-${port}.conf`),
     '--cluster-node-timeout',
     String(nodeTimeoutMs),
+    // A replica (new, or a master back from the dead) syncs at once instead of after 5 s.
+    '--repl-diskless-sync-delay',
+    '0',
   ]
   let stopped = false
   const stop = async () => {
@@ -147,8 +150,19 @@ export async function startRedisCluster(options: number | RedisClusterOptions = 
         await new Promise((resolve) => setTimeout(resolve, 100))
       }
     }
+    // Replicas are assigned after the slots; every node must know every role before a test starts.
+    while (!(await clusterHealthy(all, masters, replicasPerMaster))) {
+      if (Date.now() > deadline) throw new Error('the redis cluster never settled its replicas')
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
     const roles = await clusterNodes(all[0] as number)
-    const masterPorts = all.filter((port) => roles.find((entry) => entry.port === port)?.master === true)
+    const masterPorts = all.filter((port) => roles.some((entry) => entry.port === port && entry.master && entry.slots > 0))
+    for (const port of replicasPerMaster > 0 ? masterPorts : []) {
+      while (!(await caughtUp(port, replicasPerMaster))) {
+        if (Date.now() > deadline) throw new Error(`the replicas of redis cluster node ${port} never synced`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
     return {
       ports: masterPorts,
       allPorts: [...masterPorts, ...all.filter((port) => !masterPorts.includes(port))],
@@ -313,7 +327,8 @@ export async function errorCount(port: number, code: string): Promise<number> {
 export async function caughtUp(port: number, replicas = 1): Promise<boolean> {
   const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'INFO', 'replication'])
   const offset = /^master_repl_offset:(\d+)/m.exec(stdout)?.[1]
-  const replicaOffsets = [...stdout.matchAll(/^slave\d+:.*offset=(\d+)/gm)].map((match) => match[1])
+  // Only replicas past their initial sync count: one still loading reports offset 0 like an idle master.
+  const replicaOffsets = [...stdout.matchAll(/^slave\d+:.*state=online,offset=(\d+)/gm)].map((match) => match[1])
   return offset !== undefined && replicaOffsets.length >= replicas && replicaOffsets.every((value) => value === offset)
 }
 

@@ -54,7 +54,14 @@ export interface IoRedisLike {
   /** A Cluster's slot map: each slot's nodes as `host:port`, its master first. */
   readonly slots?: readonly (readonly string[] | undefined)[]
   /** A Cluster's connections to its masters. */
-  nodes?(role: 'master'): readonly { readonly status: string; readonly options: { readonly host?: string; readonly port?: number } }[]
+  nodes?(role: 'master'): readonly IoRedisNode[]
+}
+
+/** One ioredis Cluster connection to a node. */
+interface IoRedisNode {
+  readonly status: string
+  readonly options: { readonly host?: string; readonly port?: number }
+  call(command: string, args: (string | number)[]): Promise<unknown>
 }
 
 /**
@@ -84,6 +91,11 @@ export interface RedisCommander {
    * connection to the node that holds it is (a cluster node that died while the others live on).
    */
   connected(key?: string): boolean
+  /**
+   * Sends `WAIT replicas timeoutMs` on the connection that sends commands for `key` (the connection
+   * whose writes it waits for), and answers how many replicas acknowledged them.
+   */
+  waitReplicas(key: string, replicas: number, timeoutMs: number, callTimeoutMs: number): Promise<unknown>
   /** Told when a call failed in a way a failover explains (timed out, connection lost, refused): a cluster client may have to look for a new master. */
   trouble?(): void
 }
@@ -96,8 +108,15 @@ export interface RedisCommander {
 function ioNodeReady(client: IoRedisLike, key: string): boolean {
   const address = client.slots?.[keySlot(key)]?.[0]
   if (address === undefined || client.nodes === undefined) return true
-  const node = client.nodes('master').find(({ options }) => `${options.host ?? ''}:${options.port ?? ''}` === address)
+  const node = ioMasterOf(client, key)
   return node !== undefined && node.status === 'ready'
+}
+
+/** The ioredis Cluster connection to the master of `key`'s slot, as its slot map says. */
+function ioMasterOf(client: IoRedisLike, key: string): IoRedisNode | undefined {
+  const address = client.slots?.[keySlot(key)]?.[0]
+  if (address === undefined || client.nodes === undefined) return undefined
+  return client.nodes('master').find(({ options }) => `${options.host ?? ''}:${options.port ?? ''}` === address)
 }
 
 function isNodeRedisCluster(client: RedisClientLike): client is NodeRedisClusterLike {
@@ -118,6 +137,14 @@ export function toCommander(client: RedisClientLike): RedisCommander {
       kind: client.isCluster ? 'ioredis-cluster' : 'ioredis',
       // ioredis routes EVAL/EVALSHA by their declared keys, so the key needs no separate mention.
       send: (command, args) => client.call(command, args),
+      // WAIT names no key, so a Cluster would send it to any node: send it on the key's master's connection.
+      waitReplicas: async (key, replicas, timeoutMs) => {
+        const args = [String(replicas), String(timeoutMs)]
+        if (!client.isCluster) return client.call('WAIT', args)
+        const node = ioMasterOf(client, key)
+        if (node === undefined) throw new Error('Connection is closed: no connection to the master of this slot')
+        return node.call('WAIT', args)
+      },
       connected: (key) => client.status === 'ready' && (key === undefined || ioNodeReady(client, key)),
     }
   }
@@ -128,6 +155,9 @@ export function toCommander(client: RedisClientLike): RedisCommander {
       trouble: () => watch?.trouble(),
       send: (command, args, key, readonly, timeoutMs) =>
         client.sendCommand(key, readonly, [command, ...args], { timeout: timeoutMs }),
+      // Routed by the key, so it goes on the connection the write went on.
+      waitReplicas: (key, replicas, timeoutMs, callTimeoutMs) =>
+        client.sendCommand(key, false, ['WAIT', String(replicas), String(timeoutMs)], { timeout: callTimeoutMs }),
       connected: (key) => client.isOpen && (key === undefined || client.slots?.[keySlot(key)]?.master?.client?.isReady !== false),
     }
   }
@@ -136,6 +166,8 @@ export function toCommander(client: RedisClientLike): RedisCommander {
     return {
       kind: 'node-redis',
       send: (command, args, _key, _readonly, timeoutMs) => single.sendCommand([command, ...args], { timeout: timeoutMs }),
+      waitReplicas: (_key, replicas, timeoutMs, callTimeoutMs) =>
+        single.sendCommand(['WAIT', String(replicas), String(timeoutMs)], { timeout: callTimeoutMs }),
       connected: () => single.isReady,
     }
   }

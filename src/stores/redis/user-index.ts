@@ -33,11 +33,14 @@ export class UserIndex {
   readonly #redis: RedisCommander
   readonly #prefix: string
   readonly #timeoutMs: number
+  readonly #ended: (key: string, remaining: Deadline) => Promise<void>
 
-  constructor(redis: RedisCommander, prefix: string, timeoutMs: number) {
+  /** `ended` runs after a revoke ended a session (the store's durability wait). */
+  constructor(redis: RedisCommander, prefix: string, timeoutMs: number, ended: (key: string, remaining: Deadline) => Promise<void> = async () => {}) {
     this.#redis = redis
     this.#prefix = prefix
     this.#timeoutMs = timeoutMs
+    this.#ended = ended
   }
 
   /**
@@ -104,7 +107,9 @@ export class UserIndex {
         selected.map(async ([handle, ref]) => {
           const start = keyOfRef(this.#prefix, ref)
           if (start === null) return false
-          return (await endChain(this.#redis, this.#prefix, start, { userId, handle }, remaining)).ended
+          const { ended } = await endChain(this.#redis, this.#prefix, start, { userId, handle }, remaining)
+          if (ended) await this.#ended(start.key, remaining)
+          return ended
         }),
       )
       // Ended or not, the entries are done with: an entry whose record is gone or filed otherwise is stale.
