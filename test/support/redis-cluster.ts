@@ -9,12 +9,81 @@ import type { RedisProcess } from './redis-process.js'
 
 const run = promisify(execFile)
 
-/** A throwaway Redis Cluster of masters without replicas, on 127.0.0.1. */
+/** A throwaway Redis Cluster on 127.0.0.1: masters, and replicas when asked for. */
 export interface RedisCluster {
-  /** The masters' ports. */
+  /** The masters' ports, as created (a failover can change who is master since). */
   readonly ports: number[]
+  /** Every node's port, masters first, then replicas. */
+  readonly allPorts: number[]
+  /** The node on `port`'s process (signal it, or read its directory). */
+  node(port: number): RedisProcess
+  /** Kills the node on `port` with SIGKILL and waits for it to exit. */
+  kill(port: number): Promise<void>
+  /**
+   * Starts the node on `port` again with its cluster config file, so it rejoins the cluster (a
+   * master that was failed over comes back as a replica of its successor), and waits until it answers.
+   */
+  restart(port: number): Promise<void>
   /** Stops every node and removes their files; safe to call twice and after a failed start. */
   stop(): Promise<void>
+}
+
+/** How to build a {@link RedisCluster}. */
+export interface RedisClusterOptions {
+  /** Masters (default 3). */
+  masters?: number
+  /** Replicas per master (default 0). */
+  replicasPerMaster?: number
+  /** `cluster-node-timeout`, in ms (default 5000): how long a node is silent before a failover. */
+  nodeTimeoutMs?: number
+}
+
+/** One line of `CLUSTER NODES`, as the tests need it. */
+export interface ClusterNodeEntry {
+  readonly id: string
+  readonly port: number
+  /** Whether it is a master (failed or not). */
+  readonly master: boolean
+  /** Flagged `fail` or `fail?` by the node asked. */
+  readonly failing: boolean
+  /** The id of its master, for a replica. */
+  readonly masterId: string | null
+  /** How many slots it serves. */
+  readonly slots: number
+}
+
+/**
+ * The cluster as the node on `port` sees it (`CLUSTER NODES`).
+ *
+ * @example
+ * ```ts
+ * const masters = (await clusterNodes(port)).filter((n) => n.master && !n.failing)
+ * ```
+ */
+export async function clusterNodes(port: number): Promise<ClusterNodeEntry[]> {
+  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'CLUSTER', 'NODES'])
+  return stdout
+    .trim()
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const [id, address, flags, masterId, , , , , ...ranges] = line.trim().split(' ') as string[]
+      const slots = ranges
+        .filter((range) => !range.startsWith('['))
+        .reduce((sum, range) => {
+          const [from, to] = range.split('-').map(Number) as [number, number | undefined]
+          return sum + (to === undefined ? 1 : to - from + 1)
+        }, 0)
+      const flagList = (flags ?? '').split(',')
+      return {
+        id: id as string,
+        port: Number((address ?? '').split('@')[0]?.split(':')[1]),
+        master: flagList.includes('master'),
+        failing: flagList.includes('fail') || flagList.includes('fail?'),
+        masterId: masterId === '-' || masterId === undefined ? null : masterId,
+        slots,
+      }
+    })
 }
 
 async function clusterInfo(port: number): Promise<string> {
@@ -23,51 +92,89 @@ async function clusterInfo(port: number): Promise<string> {
 }
 
 /**
- * Starts `masters` (default 3) `redis-server --cluster-enabled yes` processes on free ports, joins
- * them with `redis-cli --cluster create … --cluster-replicas 0`, and waits until every node reports
- * `cluster_state:ok`. If anything fails on the way, the nodes already started are stopped.
+ * Starts `masters × (1 + replicasPerMaster)` `redis-server --cluster-enabled yes` processes on free
+ * ports, joins them with `redis-cli --cluster create … --cluster-replicas n`, and waits until every
+ * node reports `cluster_state:ok` and knows every other node. If anything fails on the way, the
+ * nodes already started are stopped. A number is taken as the count of masters, without replicas.
  *
  * @example
  * ```ts
- * const cluster = await startRedisCluster()
+ * const cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 2000 })
  * afterAll(() => cluster.stop())
  * const client = await createCluster({ rootNodes: [{ url: `redis://127.0.0.1:${cluster.ports[0]}` }] }).connect()
  * ```
  */
-export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+export async function startRedisCluster(options: number | RedisClusterOptions = {}): Promise<RedisCluster> {
+  const { masters = 3, replicasPerMaster = 0, nodeTimeoutMs = 5000 } = typeof options === 'number' ? { masters: options } : options
+  const total = masters * (1 + replicasPerMaster)
   const dir = mkdtempSync(join(tmpdir(), 'cloakroom-cluster-'))
-  const nodes: RedisProcess[] = []
+  const nodes = new Map<number, RedisProcess>()
+  const argsOf = (port: number) => [
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    join(dir, `nodes-${port}.conf`),
+    '--cluster-node-timeout',
+    String(nodeTimeoutMs),
+    // A replica (new, or a master back from the dead) syncs at once instead of after 5 s.
+    '--repl-diskless-sync-delay',
+    '0',
+  ]
   let stopped = false
   const stop = async () => {
     if (stopped) return
     stopped = true
-    await Promise.all(nodes.map((node) => node.stop()))
+    await Promise.all([...nodes.values()].map((node) => node.stop()))
     rmSync(dir, { recursive: true, force: true })
   }
+  const node = (port: number) => {
+    const found = nodes.get(port)
+    if (!found) throw new Error(`no cluster node on port ${port}`)
+    return found
+  }
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < total; i++) {
       // Sequential, so two nodes never pick the same free port.
       const port = await freePort()
-      nodes.push(
-        await startRedisServer({
-          port,
-          dir,
-          args: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '5000'],
-        }),
-      )
+      nodes.set(port, await startRedisServer({ port, dir, args: argsOf(port) }))
     }
-    const ports = nodes.map((node) => node.port)
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'])
-    const deadline = Date.now() + 20_000
-    for (const port of ports) {
+    const all = [...nodes.keys()]
+    // redis-cli makes the first `masters` nodes masters and the rest their replicas.
+    await run('redis-cli', ['--cluster', 'create', ...all.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'])
+    const deadline = Date.now() + 30_000
+    for (const port of all) {
       for (;;) {
         const info = await clusterInfo(port)
-        if (info.includes('cluster_state:ok') && info.includes('cluster_slots_ok:16384') && info.includes(`cluster_known_nodes:${masters}`)) break
+        if (info.includes('cluster_state:ok') && info.includes('cluster_slots_ok:16384') && info.includes(`cluster_known_nodes:${total}`)) break
         if (Date.now() > deadline) throw new Error(`redis cluster node ${port} never reached cluster_state:ok`)
         await new Promise((resolve) => setTimeout(resolve, 100))
       }
     }
-    return { ports, stop }
+    // Replicas are assigned after the slots; every node must know every role before a test starts.
+    while (!(await clusterHealthy(all, masters, replicasPerMaster))) {
+      if (Date.now() > deadline) throw new Error('the redis cluster never settled its replicas')
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    const roles = await clusterNodes(all[0] as number)
+    const masterPorts = all.filter((port) => roles.some((entry) => entry.port === port && entry.master && entry.slots > 0))
+    for (const port of replicasPerMaster > 0 ? masterPorts : []) {
+      while (!(await caughtUp(port, replicasPerMaster))) {
+        if (Date.now() > deadline) throw new Error(`the replicas of redis cluster node ${port} never synced`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
+    return {
+      ports: masterPorts,
+      allPorts: [...masterPorts, ...all.filter((port) => !masterPorts.includes(port))],
+      node,
+      kill: (port) => node(port).kill(),
+      async restart(port) {
+        const old = node(port)
+        if (old.child.exitCode === null && old.child.signalCode === null) throw new Error(`cluster node ${port} is still running`)
+        nodes.set(port, await startRedisServer({ port, dir, args: argsOf(port) }))
+      },
+      stop,
+    }
   } catch (error) {
     await stop()
     throw error
@@ -164,5 +271,90 @@ export async function beginSlotMigration(ports: number[], key: string): Promise<
         await Promise.all(nodes.map((node) => node.close()))
       }
     },
+  }
+}
+
+/**
+ * The port of the master that owns `key`'s slot, as the node on `askPort` sees it (CLUSTER SLOTS).
+ *
+ * @example
+ * ```ts
+ * const owner = await ownerOf(cluster.ports[0], key)
+ * ```
+ */
+export async function ownerOf(askPort: number, key: string): Promise<number> {
+  const node = await createClient({ url: `redis://127.0.0.1:${askPort}` }).on('error', () => {}).connect()
+  try {
+    const slot = Number(await node.sendCommand(['CLUSTER', 'KEYSLOT', key]))
+    const ranges = (await node.sendCommand(['CLUSTER', 'SLOTS'])) as [number, number, [string, number, string]][]
+    const range = ranges.find(([start, end]) => start <= slot && slot <= end)
+    if (!range) throw new Error(`no master owns slot ${slot}`)
+    return Number(range[2][1])
+  } finally {
+    await node.close()
+  }
+}
+
+/**
+ * How many times the node on `port` has answered the error reply `code` (TRYAGAIN, CLUSTERDOWN…)
+ * since it started: its `INFO errorstats` line, 0 when there is none.
+ *
+ * @example
+ * ```ts
+ * await waitFor(async () => (await errorCount(port, 'TRYAGAIN')) > before)
+ * ```
+ */
+export async function errorCount(port: number, code: string): Promise<number> {
+  const node = await createClient({ url: `redis://127.0.0.1:${port}` }).on('error', () => {}).connect()
+  try {
+    const info = String(await node.sendCommand(['INFO', 'errorstats']))
+    const match = new RegExp(`^errorstat_${code}:count=(\\d+)`, 'm').exec(info)
+    return match ? Number(match[1]) : 0
+  } finally {
+    await node.close()
+  }
+}
+
+/**
+ * Whether every replica of the master on `port` has acknowledged all it has written
+ * (`INFO replication`: each replica's offset equals `master_repl_offset`), and it has `replicas` of them.
+ *
+ * @example
+ * ```ts
+ * await waitFor('replication', () => caughtUp(master, 1))
+ * ```
+ */
+export async function caughtUp(port: number, replicas = 1): Promise<boolean> {
+  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'INFO', 'replication'])
+  const offset = /^master_repl_offset:(\d+)/m.exec(stdout)?.[1]
+  // Only replicas past their initial sync count: one still loading reports offset 0 like an idle master.
+  const replicaOffsets = [...stdout.matchAll(/^slave\d+:.*state=online,offset=(\d+)/gm)].map((match) => match[1])
+  return offset !== undefined && replicaOffsets.length >= replicas && replicaOffsets.every((value) => value === offset)
+}
+
+/**
+ * Whether the cluster is whole again: every node on `ports` answers, reports `cluster_state:ok`,
+ * and sees `masters` masters serving slots, each with `replicasPerMaster` replicas, none failing.
+ *
+ * @example
+ * ```ts
+ * await waitFor('the cluster to heal', () => clusterHealthy(cluster.allPorts, 3, 1), 30_000)
+ * ```
+ */
+export async function clusterHealthy(ports: number[], masters: number, replicasPerMaster: number): Promise<boolean> {
+  try {
+    for (const port of ports) {
+      if (!(await clusterInfo(port)).includes('cluster_state:ok')) return false
+      const nodes = await clusterNodes(port)
+      if (nodes.some((entry) => entry.failing)) return false
+      const serving = nodes.filter((entry) => entry.master && entry.slots > 0)
+      if (serving.length !== masters) return false
+      for (const master of serving) {
+        if (nodes.filter((entry) => entry.masterId === master.id).length !== replicasPerMaster) return false
+      }
+    }
+    return true
+  } catch {
+    return false
   }
 }

@@ -1,5 +1,6 @@
 import { StoreError } from '../../core/errors.js'
 import type { RedisCommander } from './client.js'
+import type { Deadline } from './errors.js'
 import { evalScript } from './eval.js'
 import { keyOfHash } from './keys.js'
 import { deleteStep } from './replies.js'
@@ -31,7 +32,7 @@ export async function endChain(
   prefix: string,
   start: { key: string; tag: string },
   expected: Filing | undefined,
-  remaining: () => number,
+  remaining: Deadline,
 ): Promise<ChainEnd> {
   const chain = [start.key]
   const args = expected === undefined ? [] : [expected.userId, expected.handle]

@@ -1,4 +1,6 @@
 import { ConfigError } from '../../core/errors.js'
+import { watchCluster } from './cluster-watch.js'
+import { keySlot } from './slot.js'
 
 /**
  * A node-redis v4/v5 client (`createClient()`), seen only through the members the store uses.
@@ -32,6 +34,8 @@ export interface NodeRedisClusterLike {
   ): Promise<unknown>
   readonly isOpen: boolean
   readonly masters: readonly unknown[]
+  /** The driver's slot map (node-redis 4/5): each slot's master, whose `client` tells a dead node. */
+  readonly slots?: readonly ({ master?: { client?: { isReady?: boolean } } } | undefined)[]
 }
 
 /**
@@ -47,6 +51,17 @@ export interface IoRedisLike {
   call(command: string, args: (string | number)[]): Promise<unknown>
   readonly status: string
   readonly isCluster: boolean
+  /** A Cluster's slot map: each slot's nodes as `host:port`, its master first. */
+  readonly slots?: readonly (readonly string[] | undefined)[]
+  /** A Cluster's connections to its masters. */
+  nodes?(role: 'master'): readonly IoRedisNode[]
+}
+
+/** One ioredis Cluster connection to a node. */
+interface IoRedisNode {
+  readonly status: string
+  readonly options: { readonly host?: string; readonly port?: number }
+  call(command: string, args: (string | number)[]): Promise<unknown>
 }
 
 /**
@@ -71,8 +86,37 @@ export interface RedisCommander {
    * command still waiting in their offline queue (node-redis), so it is not sent after we gave up.
    */
   send(command: string, args: string[], key: string, readonly: boolean, timeoutMs: number): Promise<unknown>
-  /** False while the client is known to be disconnected or reconnecting. */
-  connected(): boolean
+  /**
+   * False while the client is known to be disconnected or reconnecting; given a key, while the
+   * connection to the node that holds it is (a cluster node that died while the others live on).
+   */
+  connected(key?: string): boolean
+  /**
+   * Sends `WAIT replicas timeoutMs` on the connection that sends commands for `key` (the connection
+   * whose writes it waits for), and answers how many replicas acknowledged them.
+   */
+  waitReplicas(key: string, replicas: number, timeoutMs: number, callTimeoutMs: number): Promise<unknown>
+  /** Told when a call failed in a way a failover explains (timed out, connection lost, refused): a cluster client may have to look for a new master. */
+  trouble?(): void
+}
+
+/**
+ * Whether the ioredis Cluster connection to the master of `key`'s slot is up: false when it is not
+ * ready, or gone from the pool (ioredis drops a node's connection when it ends); true when it
+ * cannot tell.
+ */
+function ioNodeReady(client: IoRedisLike, key: string): boolean {
+  const address = client.slots?.[keySlot(key)]?.[0]
+  if (address === undefined || client.nodes === undefined) return true
+  const node = ioMasterOf(client, key)
+  return node !== undefined && node.status === 'ready'
+}
+
+/** The ioredis Cluster connection to the master of `key`'s slot, as its slot map says. */
+function ioMasterOf(client: IoRedisLike, key: string): IoRedisNode | undefined {
+  const address = client.slots?.[keySlot(key)]?.[0]
+  if (address === undefined || client.nodes === undefined) return undefined
+  return client.nodes('master').find(({ options }) => `${options.host ?? ''}:${options.port ?? ''}` === address)
 }
 
 function isNodeRedisCluster(client: RedisClientLike): client is NodeRedisClusterLike {
@@ -93,15 +137,28 @@ export function toCommander(client: RedisClientLike): RedisCommander {
       kind: client.isCluster ? 'ioredis-cluster' : 'ioredis',
       // ioredis routes EVAL/EVALSHA by their declared keys, so the key needs no separate mention.
       send: (command, args) => client.call(command, args),
-      connected: () => client.status === 'ready',
+      // WAIT names no key, so a Cluster would send it to any node: send it on the key's master's connection.
+      waitReplicas: async (key, replicas, timeoutMs) => {
+        const args = [String(replicas), String(timeoutMs)]
+        if (!client.isCluster) return client.call('WAIT', args)
+        const node = ioMasterOf(client, key)
+        if (node === undefined) throw new Error('Connection is closed: no connection to the master of this slot')
+        return node.call('WAIT', args)
+      },
+      connected: (key) => client.status === 'ready' && (key === undefined || ioNodeReady(client, key)),
     }
   }
   if (isNodeRedisCluster(client)) {
+    const watch = watchCluster(client)
     return {
       kind: 'node-redis-cluster',
+      trouble: () => watch?.trouble(),
       send: (command, args, key, readonly, timeoutMs) =>
         client.sendCommand(key, readonly, [command, ...args], { timeout: timeoutMs }),
-      connected: () => client.isOpen,
+      // Routed by the key, so it goes on the connection the write went on.
+      waitReplicas: (key, replicas, timeoutMs, callTimeoutMs) =>
+        client.sendCommand(key, false, ['WAIT', String(replicas), String(timeoutMs)], { timeout: callTimeoutMs }),
+      connected: (key) => client.isOpen && (key === undefined || client.slots?.[keySlot(key)]?.master?.client?.isReady !== false),
     }
   }
   if (typeof (client as Partial<NodeRedisClientLike>).sendCommand === 'function') {
@@ -109,6 +166,8 @@ export function toCommander(client: RedisClientLike): RedisCommander {
     return {
       kind: 'node-redis',
       send: (command, args, _key, _readonly, timeoutMs) => single.sendCommand([command, ...args], { timeout: timeoutMs }),
+      waitReplicas: (_key, replicas, timeoutMs, callTimeoutMs) =>
+        single.sendCommand(['WAIT', String(replicas), String(timeoutMs)], { timeout: callTimeoutMs }),
       connected: () => single.isReady,
     }
   }

@@ -4,6 +4,7 @@ import type { RedisCommander } from './client.js'
 import { ttlArg } from './codec.js'
 import { isWrongType, withDeadline } from './errors.js'
 import { revocationKey } from './keys.js'
+import { send } from './send.js'
 
 /** A stored mark, as JSON: `{"b":before}` or `{"b":before,"x":except}`. */
 interface StoredMark {
@@ -37,7 +38,7 @@ export function redisRevocationList(redis: RedisCommander, prefix: string, timeo
     async get(userId) {
       const key = revocationKey(prefix, userId)
       try {
-        const text = await withDeadline(redis, timeoutMs, 'revocation get', (remaining) => redis.send('GET', [key], key, false, remaining()))
+        const text = await withDeadline(redis, timeoutMs, 'revocation get', (remaining) => send(redis, 'GET', [key], key, false, remaining))
         return decodeMark(text)
       } catch (error) {
         // A value of another type under our key is not ours: no mark.
@@ -51,7 +52,7 @@ export function redisRevocationList(redis: RedisCommander, prefix: string, timeo
       const stored: StoredMark = mark.except === undefined ? { b: mark.before } : { b: mark.before, x: mark.except }
       const key = revocationKey(prefix, userId)
       const args = [key, JSON.stringify(stored), ...(ttlMs === null ? [] : ['PX', ttlArg(ttlMs)])]
-      await withDeadline(redis, timeoutMs, 'revocation set', (remaining) => redis.send('SET', args, key, false, remaining()))
+      await withDeadline(redis, timeoutMs, 'revocation set', (remaining) => send(redis, 'SET', args, key, false, remaining))
     },
   }
 }

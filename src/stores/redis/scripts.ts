@@ -8,6 +8,12 @@ export interface Script {
   readonly name: string
   readonly source: string
   readonly sha: string
+  /**
+   * Whether running it twice leaves what running it once does, so a call whose connection dropped
+   * before the reply (it may or may not have run) can be sent again. Only `renew` is not: a second
+   * run would find the forwarding marker the first one left.
+   */
+  readonly replayable: boolean
 }
 
 /**
@@ -32,9 +38,9 @@ export const REPLY = { MISSING: 0, LIVE: 1, PURGED: 2, FORWARDED: 3, TAKEN: 4 } 
 /**
  * Builds a {@link Script} from its body, the shared prelude and its flags.
  */
-export function script(name: string, body: string, flags: 'allow-oom' | 'no-writes' | '' = ''): Script {
+export function script(name: string, body: string, flags: 'allow-oom' | 'no-writes' | '' = '', replayable = true): Script {
   const source = `#!lua${flags === '' ? '' : ` flags=${flags}`}\n${PRELUDE}\n${body}`
-  return { name, source, sha: createHash('sha1').update(source).digest('hex') }
+  return { name, source, sha: createHash('sha1').update(source).digest('hex'), replayable }
 }
 
 // Hash layout: user keys live in fields `d:<key>` (JSON text), metadata in `m:created`, `m:abs`
@@ -197,6 +203,8 @@ redis.call('HSET', KEYS[1], 'm:fwd', KEYS[2])
 redis.call('PEXPIRE', KEYS[1], MARKER_WINDOW_MS)
 return filing_reply(KEYS[2], before, true)
 `,
+  '',
+  false,
 )
 
 /**

@@ -5,13 +5,17 @@ import { endChain } from './chain.js'
 import { toCommander } from './client.js'
 import type { RedisClientLike, RedisCommander } from './client.js'
 import { changeArgs, decodeRecord, recordArgs, ttlArg } from './codec.js'
+import { awaitReplicas, resolveDurability } from './durability.js'
+import type { RedisDurability } from './durability.js'
 import { isWrongType, withDeadline } from './errors.js'
+import type { Deadline } from './errors.js'
 import { evalScript } from './eval.js'
 import { foreignTag, newSessionId, redisKey, tagOf } from './keys.js'
 import { writeReply } from './replies.js'
 import { redisRevocationList } from './revocation-list.js'
 import { APPLY, CREATE, RENEW, REPLY, TOUCH } from './scripts.js'
 import type { Script } from './scripts.js'
+import { send } from './send.js'
 import { UserIndex } from './user-index.js'
 
 /**
@@ -29,6 +33,11 @@ export interface RedisStoreOptions {
   prefix?: string
   /** Bound on every store call, in ms (default 2000); past it the call rejects with `StoreError('timeout')`. */
   timeoutMs?: number
+  /**
+   * Off by default. Makes `delete`, `revokeByUser` and `renew` wait (`WAIT`) until this many replicas
+   * have the change, so that a failover cannot bring a logged-out session back; see {@link RedisDurability}.
+   */
+  durability?: RedisDurability
 }
 
 // Ids carry 256 random bits, so a collision is not expected in the life of the universe; the
@@ -66,6 +75,7 @@ export class RedisStore implements SessionStore {
   readonly timeoutMs: number
   readonly #redis: RedisCommander
   readonly #index: UserIndex
+  readonly #durability: Required<RedisDurability> | undefined
 
   constructor(options: RedisStoreOptions) {
     const { client, prefix = 'cloakroom:', timeoutMs = 2000 } = options
@@ -76,10 +86,11 @@ export class RedisStore implements SessionStore {
       // A brace in the prefix would become the Cluster hash tag instead of the session's lineage tag.
       throw new ConfigError('RedisStore prefix must not contain "{" or "}": the session key carries its own hash tag')
     }
+    this.#durability = resolveDurability(options.durability, timeoutMs)
     this.#redis = toCommander(client)
     this.prefix = prefix
     this.timeoutMs = timeoutMs
-    this.#index = new UserIndex(this.#redis, prefix, timeoutMs)
+    this.#index = new UserIndex(this.#redis, prefix, timeoutMs, (key, remaining) => this.#durable(key, 'revokeByUser', remaining))
   }
 
   /**
@@ -96,7 +107,7 @@ export class RedisStore implements SessionStore {
     const key = redisKey(this.prefix, id, tag)
     try {
       const reply = await withDeadline(this.#redis, this.timeoutMs, 'load', (remaining) =>
-        this.#redis.send('HGETALL', [key], key, true, remaining()),
+        send(this.#redis, 'HGETALL', [key], key, true, remaining),
       )
       return decodeRecord(reply)
     } catch (error) {
@@ -162,6 +173,7 @@ export class RedisStore implements SessionStore {
         const reply = await evalScript(this.#redis, RENEW, [oldKey, newKey], args, remaining)
         if (Number(reply) === REPLY.TAKEN) continue
         const { outcome, filing } = writeReply(reply, 'renew')
+        if (outcome === 'live') await this.#durable(newKey, 'renew', remaining)
         // If this fails, renew fails and the new id is never handed out; a listing meanwhile
         // follows the old key's forwarding marker.
         if (filing !== undefined) await this.#index.follow(filing, oldKey, newKey, remaining)
@@ -190,6 +202,7 @@ export class RedisStore implements SessionStore {
     const start = this.#keyOf(id)
     await withDeadline(this.#redis, this.timeoutMs, 'delete', async (remaining) => {
       const end = await endChain(this.#redis, this.prefix, start, undefined, remaining)
+      if (end.ended) await this.#durable(start.key, 'delete', remaining)
       if (end.ended && end.filed !== null) await this.#index.drop(end.filed, end.keys, remaining)
     })
   }
@@ -236,6 +249,11 @@ export class RedisStore implements SessionStore {
    */
   revocationList(): RevocationList {
     return redisRevocationList(this.#redis, this.prefix, this.timeoutMs)
+  }
+
+  /** With `durability`, waits for the replicas to have what was just written in `key`'s slot. */
+  async #durable(key: string, operation: string, remaining: Deadline): Promise<void> {
+    if (this.#durability !== undefined) await awaitReplicas(this.#redis, this.#durability, key, operation, remaining)
   }
 
   /** The key of an id, and the hash tag its renewals keep; an id we could not have issued gets a tag from its hash. */

@@ -3,10 +3,12 @@ import { endChain } from './chain.js'
 import type { RedisCommander } from './client.js'
 import { decodeRecord, fieldPairs, forwardOf } from './codec.js'
 import { withDeadline } from './errors.js'
+import type { Deadline } from './errors.js'
 import { evalScript } from './eval.js'
 import { INDEX_ADD, INDEX_FIX, READ, SWEEP_FIRST } from './index-scripts.js'
 import { indexKey, keyOfHash, keyOfRef, refOf } from './keys.js'
 import type { Filing, FilingChange } from './replies.js'
+import { send } from './send.js'
 
 // A listing follows a renew's forwarding marker when an entry still names the old key (the renew's
 // index update failed or has not landed yet); as many hops as a delete follows.
@@ -31,11 +33,14 @@ export class UserIndex {
   readonly #redis: RedisCommander
   readonly #prefix: string
   readonly #timeoutMs: number
+  readonly #ended: (key: string, remaining: Deadline) => Promise<void>
 
-  constructor(redis: RedisCommander, prefix: string, timeoutMs: number) {
+  /** `ended` runs after a revoke ended a session (the store's durability wait). */
+  constructor(redis: RedisCommander, prefix: string, timeoutMs: number, ended: (key: string, remaining: Deadline) => Promise<void> = async () => {}) {
     this.#redis = redis
     this.#prefix = prefix
     this.#timeoutMs = timeoutMs
+    this.#ended = ended
   }
 
   /**
@@ -44,7 +49,7 @@ export class UserIndex {
    * failed drop is not the caller's failure: a stale entry is only a pointer, dropped by the next
    * listing. A failed filing is: the caller must not hand out a session its user cannot revoke.
    */
-  async follow(change: FilingChange, oldKey: string, newKey: string, remaining: () => number): Promise<void> {
+  async follow(change: FilingChange, oldKey: string, newKey: string, remaining: Deadline): Promise<void> {
     const { before, after } = change
     const same = before !== null && after !== null && before.userId === after.userId && before.handle === after.handle
     const dropping = before !== null && !same ? this.drop(before, [oldKey], remaining) : Promise.resolve()
@@ -53,7 +58,7 @@ export class UserIndex {
   }
 
   /** Files the session at `key` under `filing`; a full index starts a sweep (a listing) in the background. */
-  async add(filing: Filing, key: string, remaining: () => number): Promise<void> {
+  async add(filing: Filing, key: string, remaining: Deadline): Promise<void> {
     const index = indexKey(this.#prefix, filing.userId)
     const due = await evalScript(this.#redis, INDEX_ADD, [index], [filing.handle, refOf(this.#prefix, key)], remaining)
     // Not awaited: the login that crossed the threshold does not wait for the user's other sessions.
@@ -62,7 +67,7 @@ export class UserIndex {
   }
 
   /** Drops `filing`'s entry if it still names one of `keys`; never rejects (see {@link follow}). */
-  async drop(filing: Filing, keys: readonly string[], remaining: () => number): Promise<void> {
+  async drop(filing: Filing, keys: readonly string[], remaining: Deadline): Promise<void> {
     const fixes = keys.flatMap((key) => [filing.handle, refOf(this.#prefix, key), ''])
     const index = indexKey(this.#prefix, filing.userId)
     await evalScript(this.#redis, INDEX_FIX, [index], ['', ...fixes], remaining).catch(() => {})
@@ -102,7 +107,9 @@ export class UserIndex {
         selected.map(async ([handle, ref]) => {
           const start = keyOfRef(this.#prefix, ref)
           if (start === null) return false
-          return (await endChain(this.#redis, this.#prefix, start, { userId, handle }, remaining)).ended
+          const { ended } = await endChain(this.#redis, this.#prefix, start, { userId, handle }, remaining)
+          if (ended) await this.#ended(start.key, remaining)
+          return ended
         }),
       )
       // Ended or not, the entries are done with: an entry whose record is gone or filed otherwise is stale.
@@ -113,9 +120,9 @@ export class UserIndex {
   }
 
   /** The index's entries (handle → ref) and its sweep threshold, as one HGETALL. */
-  async #entries(userId: string, remaining: () => number): Promise<{ index: string; entries: Map<string, string>; due: string | undefined }> {
+  async #entries(userId: string, remaining: Deadline): Promise<{ index: string; entries: Map<string, string>; due: string | undefined }> {
     const index = indexKey(this.#prefix, userId)
-    const reply = await this.#redis.send('HGETALL', [index], index, false, remaining())
+    const reply = await send(this.#redis, 'HGETALL', [index], index, false, remaining)
     const entries = new Map<string, string>()
     let due: string | undefined
     for (const [field, value] of fieldPairs(reply) ?? []) {
@@ -130,7 +137,7 @@ export class UserIndex {
    * markers) is filed under `userId` with this handle, and the fix the entry needs: repointed to
    * the renewed key, or dropped when the record is gone or filed otherwise.
    */
-  async #resolve(userId: string, handle: string, ref: string, remaining: () => number): Promise<{ entry?: UserSessionEntry; fix?: Fix }> {
+  async #resolve(userId: string, handle: string, ref: string, remaining: Deadline): Promise<{ entry?: UserSessionEntry; fix?: Fix }> {
     const drop: Fix = [handle, ref, '']
     let at = keyOfRef(this.#prefix, ref)
     for (let hop = 0; at !== null && hop <= MAX_FORWARD_HOPS; hop++) {
