@@ -22,7 +22,8 @@ function gettersFor(proto: object): PropertyDescriptorMap {
   const reporting = (name: string, pick: (holder: HeadHolder) => boolean): PropertyDescriptor => ({
     configurable: true,
     get(this: Held): boolean {
-      return pick(this[HOLDER]!) || Boolean(Reflect.get(proto, name, this))
+      const holder = this[HOLDER]
+      return (holder !== undefined && pick(holder)) || Boolean(Reflect.get(proto, name, this))
     },
   })
   return {
