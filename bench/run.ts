@@ -5,7 +5,9 @@
  *
  * Settings (environment): BENCH_SECONDS per measured run [1], BENCH_PASSES [3], BENCH_SESSIONS
  * [1000], BENCH_CONNECTIONS [32], BENCH_ONLY (a regular expression on target ids, e.g. `hono`),
- * BENCH_MICRO=0 to skip the micro benchmarks, REDIS_URL, PGHOST/PGPORT/PGDATABASE/PGUSER.
+ * BENCH_MICRO=0 to skip the micro benchmarks, BENCH_ROUTES (a comma-separated subset of the routes),
+ * BENCH_OUT (a folder: only its raw.json is written, no report, no micro benchmarks; see costs.ts),
+ * REDIS_URL, PGHOST/PGPORT/PGDATABASE/PGUSER.
  *
  * @module
  */
@@ -148,12 +150,17 @@ function describeMachine(): RunResults['machine'] {
 }
 
 const only = process.env['BENCH_ONLY'] === undefined ? null : new RegExp(process.env['BENCH_ONLY'])
-const everything = allTargets()
+const routes = process.env['BENCH_ROUTES']?.split(',').map((route) => route.trim())
+// A comparison run (before/after a change) writes only its raw.json, leaving results/ and the README alone.
+const out = process.env['BENCH_OUT'] === undefined ? resultsDir : fileURLToPath(new URL(`${process.env['BENCH_OUT']}/`, `file://${process.cwd()}/`))
+const everything = allTargets().map((target) =>
+  routes === undefined || target.library === 'bare' ? target : { ...target, routes: target.routes.filter((route) => routes.includes(route)) },
+)
 const chosen = everything.filter((target) => target.library !== 'bare' && (only === null || only.test(target.id)))
 // A framework's bare server runs whenever anything on that framework does: costs are measured against it.
 const targets = everything.filter((target) => chosen.includes(target) || (target.library === 'bare' && chosen.some((c) => c.framework === target.framework)))
 const startedAt = new Date()
-mkdirSync(resultsDir, { recursive: true })
+mkdirSync(out, { recursive: true })
 console.log(`bench: ${targets.length} servers, ${settings.passes} passes × ${settings.seconds} s per route, ${settings.sessions} sessions, ${settings.connections} connections, ${settings.pinned ? 'server on core 0, load generator on core 1' : 'not pinned'}`)
 const loadgen = startLoadGenerator(root, settings.pinned ? '1' : undefined)
 const results: TargetResult[] = []
@@ -174,7 +181,11 @@ for (const name of ['hono', '@hono/node-server', 'express', 'fastify', 'koa', 'r
 }
 versions['cloakroom'] = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 const run: RunResults = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), settings, machine: describeMachine(), versions, results }
-writeFileSync(`${resultsDir}raw.json`, JSON.stringify(run, null, 1) + '\n')
+writeFileSync(`${out}raw.json`, JSON.stringify(run, null, 1) + '\n')
+if (out !== resultsDir) {
+  console.log(`bench: wrote ${out}raw.json; compare runs with tsx bench/costs.ts <raw.json>...`)
+  process.exit(0)
+}
 if (process.env['BENCH_MICRO'] !== '0') {
   console.log('bench: micro benchmarks')
   await runMicro(root, settings.pinned ? '0' : undefined, resultsDir)

@@ -1,5 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import type { RequestListener } from 'node:http'
+import { ServerResponse, type RequestListener } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import express from 'express'
@@ -109,6 +109,46 @@ describe.each([
     const response = await fetch(url)
     expect(await response.text()).toBe('a,b')
     expectHeldUntilCommitted(response)
+  })
+
+  it('holds a reply whose write and end a middleware mounted before had wrapped (as compression does)', async () => {
+    const calls: string[] = []
+    const app = createApp()
+    app.use((_req, res, next) => {
+      for (const name of ['write', 'end'] as const) {
+        const inner = res[name] as (...args: unknown[]) => unknown
+        ;(res as unknown as Record<string, unknown>)[name] = function (this: unknown, ...args: unknown[]) {
+          calls.push(name)
+          return inner.apply(this, args)
+        }
+      }
+      next()
+    })
+    app.use((_req, res, next) => {
+      timeline = holdWithSlowCommit(res, { delayMs: DELAY_MS, cookie: 'id=express' })
+      next()
+    })
+    app.get('/', (_req, res) => res.send('wrapped'))
+    server = await listen(app as unknown as RequestListener)
+    const response = await fetch(server.url)
+    expect(await response.text()).toBe('wrapped')
+    expectHeldUntilCommitted(response)
+    expect(calls).toEqual(['end'])
+  })
+
+  it("leaves the app's response prototype and Node's as they were", async () => {
+    const app = createApp()
+    const before = Object.getOwnPropertyNames(app.response)
+    const nodeEnd = ServerResponse.prototype.end
+    app.use((_req, res, next) => {
+      timeline = holdWithSlowCommit(res, { delayMs: 10, cookie: 'id=express' })
+      next()
+    })
+    app.get('/', (_req, res) => res.send('ok'))
+    server = await listen(app as unknown as RequestListener)
+    expect((await fetch(server.url)).headers.getSetCookie()).toEqual(['id=express'])
+    expect(Object.getOwnPropertyNames(app.response)).toEqual(before)
+    expect(ServerResponse.prototype.end).toBe(nodeEnd)
   })
 
   it('holds chunks written before end until the commit resolved', async () => {

@@ -1,13 +1,13 @@
 import { createHook } from 'node:async_hooks'
 import { createHash } from 'node:crypto'
-import { request as httpRequest } from 'node:http'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { OutgoingMessage, ServerResponse, request as httpRequest } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { holdResponseHead } from './hold-head.js'
-import { holdWithSlowCommit, listen as listenOnLoopback, rawExchange, sleep } from '../../test/support/node-http-harness.js'
-import type { Handler, Loopback, Timeline } from '../../test/support/node-http-harness.js'
+import { holdWithSlowCommit, listen, rawExchange, sleep } from '../../test/support/node-http-harness.js'
+import type { Loopback, Timeline } from '../../test/support/node-http-harness.js'
 
 let server: Loopback | undefined
 const unhandled: unknown[] = []
@@ -65,61 +65,72 @@ function expectedDigest(total: number, chunk = 64 * 1024): string {
   return hash.digest('hex')
 }
 
-/**
- * The holder works on the prototype's methods (a WeakMap entry, nothing written on the response),
- * or, when the instance's methods were already replaced (compression mounted first, a second
- * holder), by wrapping the instance's own. Every test below runs in both modes.
- */
-type Mode = 'prototype' | 'instance'
-let mode: Mode = 'prototype'
+// Node's own, taken before any response was held.
+const HOLDABLE = ['writeHead', 'flushHeaders', 'write', 'end', 'headersSent', 'writableEnded', 'writableNeedDrain']
+const NODE_METHODS = ['writeHead', 'flushHeaders', 'write', 'end'].map((name) => ServerResponse.prototype[name as keyof ServerResponse])
+const NODE_GETTERS = ['headersSent', 'writableEnded', 'writableNeedDrain'].map((name) => Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, name))
 
-/** Pass-through instance wrappers, as a middleware mounted before the sessions would add. */
-function wrapInstance(res: ServerResponse): void {
+/** Pass-through instance wrappers, as a middleware mounted before the sessions (compression) adds. */
+function wrapInstance(res: ServerResponse, calls: string[]): void {
   for (const name of ['writeHead', 'flushHeaders', 'write', 'end'] as const) {
     const inner = res[name] as (...args: unknown[]) => unknown
     ;(res as unknown as Record<string, unknown>)[name] = function (this: ServerResponse, ...args: unknown[]) {
+      calls.push(name)
       return inner.apply(this, args)
     }
   }
 }
 
-function listen(handler: Handler): Promise<Loopback> {
-  return listenOnLoopback((req, res) => {
-    if (mode === 'instance') wrapInstance(res)
-    handler(req, res)
-  })
-}
-
-describe('holdResponseHead in the common case', () => {
-  it('writes nothing on the response object: no own method or getter, held or not', async () => {
-    const added: string[][] = []
-    server = await listenOnLoopback((_req, res) => {
-      const before = new Set(Object.getOwnPropertyNames(res))
-      holdWithSlowCommit(res, { delayMs: 10, cookie: 'id=1' })
-      res.writeHead(200)
-      void res.headersSent
-      // Node itself sets statusCode and statusMessage; a method or an accessor would be ours.
-      const ours = (name: string): boolean => {
-        const descriptor = Object.getOwnPropertyDescriptor(res, name)!
-        return descriptor.get !== undefined || typeof descriptor.value === 'function'
+describe('holdResponseHead changes only the responses it holds', () => {
+  it("leaves Node's prototypes, and every response not given to it, as Node made them", async () => {
+    const ownNames: string[][] = []
+    server = await listen((req, res) => {
+      if (req.url === '/held') {
+        holdWithSlowCommit(res, { delayMs: 10, cookie: 'id=1' })
+        res.end('held')
+        return
       }
-      res.end('x', () => added.push(Object.getOwnPropertyNames(res).filter((name) => !before.has(name) && ours(name))))
+      res.end('plain', () => ownNames.push(Object.getOwnPropertyNames(res).filter((name) => HOLDABLE.includes(name))))
+    })
+    expect((await fetch(`${server.url}/held`)).headers.getSetCookie()).toEqual(['id=1'])
+    await (await fetch(`${server.url}/plain`)).text()
+    await vi.waitFor(() => expect(ownNames).toHaveLength(1))
+    expect(['writeHead', 'flushHeaders', 'write', 'end'].map((name) => ServerResponse.prototype[name as keyof ServerResponse])).toEqual(NODE_METHODS)
+    expect(['headersSent', 'writableEnded', 'writableNeedDrain'].map((name) => Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, name))).toEqual(NODE_GETTERS)
+    expect(['headersSent', 'writableEnded', 'writableNeedDrain'].map((name) => Object.getOwnPropertyDescriptor(ServerResponse.prototype, name))).toEqual([undefined, undefined, undefined])
+    expect(ownNames).toEqual([[]])
+  })
+})
+
+describe('holdResponseHead over methods a middleware wrapped first (compression mounted before)', () => {
+  it('holds the head until the commit, then calls through the wrapped methods', async () => {
+    const calls: string[] = []
+    let timeline: Timeline = {}
+    server = await listen((_req, res) => {
+      wrapInstance(res, calls)
+      timeline = holdWithSlowCommit(res, { delayMs: 40, cookie: 'id=1' })
+      res.writeHead(302, { location: '/next' })
+      res.end()
+    })
+    const response = await fetch(server.url, { redirect: 'manual' })
+    expect(response.headers.get('location')).toBe('/next')
+    expect(response.headers.getSetCookie()).toEqual(['id=1'])
+    expect(timeline.headLeftAt).toBeGreaterThanOrEqual(timeline.commitDoneAt!)
+    expect(calls).toEqual(['writeHead', 'end'])
+  })
+
+  it('sends a replacement through the wrapped methods', async () => {
+    const calls: string[] = []
+    server = await listen((_req, res) => {
+      wrapInstance(res, calls)
+      holdResponseHead(res, { shouldHold: () => true, beforeHead: () => Promise.resolve(new Response('instead', { status: 503 })) })
+      res.end('handler body')
     })
     const response = await fetch(server.url)
-    expect(response.headers.getSetCookie()).toEqual(['id=1'])
-    await response.text()
-    await sleep(20)
-    expect(added).toEqual([[]])
+    expect(response.status).toBe(503)
+    expect(await response.text()).toBe('instead')
+    expect(calls).toContain('end')
   })
-})
-
-for (const each of ['prototype', 'instance'] as const) {
-describe(`(${each} dispatch)`, () => {
-beforeEach(() => {
-  mode = each
-})
-afterEach(() => {
-  mode = 'prototype'
 })
 
 describe('holdResponseHead when shouldHold is false', () => {
@@ -507,5 +518,3 @@ describe('holdResponseHead with a replacement Response', () => {
     expect(errors).toEqual([])
   })
 })
-})
-}
