@@ -6,7 +6,7 @@
  * Routes, per stack: `POST login?user=u` (files the session under `u` and renews its id), `POST inc`
  * (adds 1 to the session's counter, answers the new value), `GET me` (the user and counter, `-` for
  * no session; never creates one), `POST renew`, `POST logout` (purge), `POST revoke-others` (ends the
- * user's other sessions), and `GET /health` (this process's id, its unhandled rejections, and the
+ * user's other sessions, where the store can list them), and `GET /health` (this process's id, its unhandled rejections, and the
  * store errors its managers logged, counted by message).
  *
  * @module
@@ -78,7 +78,7 @@ async function openStore(kind: StackKind, prefix: string): Promise<SessionStore>
 
 type Data = { userId?: string; n?: number }
 
-async function route(action: string, url: URL, res: ServerResponse, session: Session<Data>): Promise<void> {
+async function route(action: string, url: URL, res: ServerResponse, session: Session<Data>, canRevoke: boolean): Promise<void> {
   res.setHeader('content-type', 'text/plain')
   switch (action) {
     case 'login': {
@@ -109,7 +109,8 @@ async function route(action: string, url: URL, res: ServerResponse, session: Ses
       res.end('ok')
       return
     case 'revoke-others':
-      res.end(String(await session.revokeOtherUserSessions()))
+      // A store that cannot list a user's sessions (PostgreSQL, for now) has nothing to revoke.
+      res.end(canRevoke ? String(await session.revokeOtherUserSessions()) : '-')
       return
     default:
       res.statusCode = 404
@@ -120,6 +121,7 @@ async function route(action: string, url: URL, res: ServerResponse, session: Ses
 const handlers = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>()
 for (const [name, kind] of Object.entries(config.stacks)) {
   const store = await openStore(kind, `cloakroom-scale:${name}:`)
+  const canRevoke = store.revokeByUser !== undefined
   handlers.set(
     name,
     withSessions<Data>(
@@ -133,7 +135,7 @@ for (const [name, kind] of Object.entries(config.stacks)) {
       },
       (req, res, session) => {
         const url = new URL(req.url ?? '/', 'http://app')
-        return route(url.pathname.split('/')[2] ?? '', url, res, session)
+        return route(url.pathname.split('/')[2] ?? '', url, res, session, canRevoke)
       },
     ),
   )
