@@ -166,7 +166,8 @@ describe('RedisStore on a Redis Cluster that refuses commands for a while', () =
         try {
           const error = await failure(store.apply(id, changes({ set: { n: 2 } }), MINUTE))
           expect(error.kind).toBe('unavailable')
-          expect(error.message).toContain('CLUSTERDOWN')
+          // ioredis asks other nodes, which still name the owner: its last error can be their MOVED.
+          expect(error.message).toMatch(kind === 'ioredis-cluster' ? /CLUSTERDOWN|MOVED/ : /CLUSTERDOWN/)
         } finally {
           await onNode(owner, ['CLUSTER', 'ADDSLOTS', slot])
         }

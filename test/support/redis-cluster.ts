@@ -316,20 +316,20 @@ export async function errorCount(port: number, code: string): Promise<number> {
 }
 
 /**
- * Whether every replica of the master on `port` has acknowledged all it has written
- * (`INFO replication`: each replica's offset equals `master_repl_offset`), and it has `replicas` of them.
+ * Whether the master on `port` has `replicas` replicas past their initial sync whose acknowledged
+ * offset is within `toleranceBytes` of everything it has written (`INFO replication`; 0: all of it).
  *
  * @example
  * ```ts
  * await waitFor('replication', () => caughtUp(master, 1))
  * ```
  */
-export async function caughtUp(port: number, replicas = 1): Promise<boolean> {
+export async function caughtUp(port: number, replicas = 1, toleranceBytes = 0): Promise<boolean> {
   const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'INFO', 'replication'])
-  const offset = /^master_repl_offset:(\d+)/m.exec(stdout)?.[1]
+  const offset = Number(/^master_repl_offset:(\d+)/m.exec(stdout)?.[1] ?? NaN)
   // Only replicas past their initial sync count: one still loading reports offset 0 like an idle master.
-  const replicaOffsets = [...stdout.matchAll(/^slave\d+:.*state=online,offset=(\d+)/gm)].map((match) => match[1])
-  return offset !== undefined && replicaOffsets.length >= replicas && replicaOffsets.every((value) => value === offset)
+  const replicaOffsets = [...stdout.matchAll(/^slave\d+:.*state=online,offset=(\d+)/gm)].map((match) => Number(match[1]))
+  return Number.isFinite(offset) && replicaOffsets.length >= replicas && replicaOffsets.every((value) => offset - value <= toleranceBytes)
 }
 
 /**
@@ -357,4 +357,53 @@ export async function clusterHealthy(ports: number[], masters: number, replicasP
   } catch {
     return false
   }
+}
+
+/**
+ * Runs one command on the node on `port` (a connection of its own, closed afterwards).
+ *
+ * @example
+ * ```ts
+ * await nodeCommand(replicaPort, ['CLUSTER', 'FAILOVER'])
+ * ```
+ */
+export async function nodeCommand(port: number, args: string[]): Promise<unknown> {
+  const node = await createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false, connectTimeout: 2000 } })
+    .on('error', () => {})
+    .connect()
+  try {
+    return await node.sendCommand(args)
+  } finally {
+    node.destroy()
+  }
+}
+
+/**
+ * Moves `slots` hash slots from the master on `fromPort` to the master on `toPort` with
+ * `redis-cli --cluster reshard`, keys included, as an operator would.
+ *
+ * @example
+ * ```ts
+ * await reshard(cluster.allPorts[0], from, to, 300)
+ * ```
+ */
+export async function reshard(askPort: number, fromPort: number, toPort: number, slots: number): Promise<void> {
+  const nodes = await clusterNodes(askPort)
+  const idOf = (port: number) => {
+    const found = nodes.find((node) => node.port === port)
+    if (!found) throw new Error(`no cluster node on port ${port}`)
+    return found.id
+  }
+  await run('redis-cli', [
+    '--cluster',
+    'reshard',
+    `127.0.0.1:${askPort}`,
+    '--cluster-from',
+    idOf(fromPort),
+    '--cluster-to',
+    idOf(toPort),
+    '--cluster-slots',
+    String(slots),
+    '--cluster-yes',
+  ])
 }

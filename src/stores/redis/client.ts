@@ -1,5 +1,6 @@
 import { ConfigError } from '../../core/errors.js'
 import { watchCluster } from './cluster-watch.js'
+import { nodeDrops } from './node-drops.js'
 import { keySlot } from './slot.js'
 
 /**
@@ -133,6 +134,7 @@ function isIoRedis(client: RedisClientLike): client is IoRedisLike {
 export function toCommander(client: RedisClientLike): RedisCommander {
   // ioredis also has a `sendCommand` (taking a Command object), so look for its `call` first.
   if (isIoRedis(client)) {
+    const dropped = client.isCluster ? nodeDrops(client, ['-node', 'node error']) : () => false
     return {
       kind: client.isCluster ? 'ioredis-cluster' : 'ioredis',
       // ioredis routes EVAL/EVALSHA by their declared keys, so the key needs no separate mention.
@@ -145,11 +147,12 @@ export function toCommander(client: RedisClientLike): RedisCommander {
         if (node === undefined) throw new Error('Connection is closed: no connection to the master of this slot')
         return node.call('WAIT', args)
       },
-      connected: (key) => client.status === 'ready' && (key === undefined || ioNodeReady(client, key)),
+      connected: (key) => client.status === 'ready' && (key === undefined || (ioNodeReady(client, key) && !dropped())),
     }
   }
   if (isNodeRedisCluster(client)) {
     const watch = watchCluster(client)
+    const dropped = nodeDrops(client, ['node-reconnecting', 'node-error'])
     return {
       kind: 'node-redis-cluster',
       trouble: () => watch?.trouble(),
@@ -158,7 +161,8 @@ export function toCommander(client: RedisClientLike): RedisCommander {
       // Routed by the key, so it goes on the connection the write went on.
       waitReplicas: (key, replicas, timeoutMs, callTimeoutMs) =>
         client.sendCommand(key, false, ['WAIT', String(replicas), String(timeoutMs)], { timeout: callTimeoutMs }),
-      connected: (key) => client.isOpen && (key === undefined || client.slots?.[keySlot(key)]?.master?.client?.isReady !== false),
+      connected: (key) =>
+        client.isOpen && (key === undefined || (client.slots?.[keySlot(key)]?.master?.client?.isReady !== false && !dropped())),
     }
   }
   if (typeof (client as Partial<NodeRedisClientLike>).sendCommand === 'function') {

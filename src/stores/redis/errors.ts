@@ -63,6 +63,7 @@ function label(error: unknown): string {
   const { name, message } = describe(error)
   const word = /^[A-Z]+/.exec(message)?.[0]
   if (word !== undefined && (REFUSALS.includes(word) || UNAVAILABLE_MESSAGES.includes(word))) return word
+  if (name === '' && UNCERTAIN_MESSAGES.some((prefix) => message.startsWith(prefix))) return 'connection closed'
   return name
 }
 
