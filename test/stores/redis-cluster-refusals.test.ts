@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { StoreError } from '../../src/core/errors.js'
-import type { ChangeSet, SessionRecord } from '../../src/core/store.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
 import { keySlot } from '../../src/stores/redis/slot.js'
-import { storageKey } from '../../src/stores/shared/ids.js'
 import { waitFor } from '../support/poll.js'
+import { changes, failure, keyIn, onNode, record } from '../support/redis-store-calls.js'
 import { openClient, uniquePrefix } from '../support/redis-clients.js'
 import type { OpenClient } from '../support/redis-clients.js'
 import { beginSlotMigration, errorCount, ownerOf, startRedisCluster } from '../support/redis-cluster.js'
@@ -21,31 +19,6 @@ const CI = process.env.CI === 'true'
 const MINUTE = 60_000
 const kinds = ['node-redis-cluster', 'ioredis-cluster'] as const
 
-function changes(partial: Partial<ChangeSet> = {}): ChangeSet {
-  return { clear: false, set: {}, remove: [], ...partial }
-}
-function record(data: SessionRecord['data']): SessionRecord {
-  return { data, createdAt: Date.now(), absoluteExpiresAt: null }
-}
-function keyIn(prefix: string, id: string): string {
-  return `${prefix}{${id.split('.')[0]}}${storageKey(id)}`
-}
-async function failure(promise: Promise<unknown>): Promise<StoreError> {
-  const outcome = await promise.then(
-    () => new Error('the call succeeded'),
-    (error: unknown) => error,
-  )
-  if (!(outcome instanceof StoreError)) throw outcome
-  return outcome
-}
-async function onNode(port: number, args: string[]): Promise<unknown> {
-  const node = await createClient({ url: `redis://127.0.0.1:${port}` }).on('error', () => {}).connect()
-  try {
-    return await node.sendCommand(args)
-  } finally {
-    await node.close()
-  }
-}
 
 describe('RedisStore on a Redis Cluster that refuses commands for a while', () => {
   if (!hasRedisServer()) {

@@ -1,11 +1,11 @@
-import { createClient } from 'redis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError, StoreError } from '../../src/core/errors.js'
-import type { ChangeSet, SessionRecord } from '../../src/core/store.js'
+import { ConfigError } from '../../src/core/errors.js'
+import type { SessionRecord } from '../../src/core/store.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
 import type { RedisDurability } from '../../src/stores/redis/index.js'
 import { storageKey } from '../../src/stores/shared/ids.js'
 import { waitFor } from '../support/poll.js'
+import { changes, failure, keyIn, onNode, record } from '../support/redis-store-calls.js'
 import { openClient, uniquePrefix } from '../support/redis-clients.js'
 import type { OpenClient } from '../support/redis-clients.js'
 import { caughtUp, clusterNodes, ownerOf, startRedisCluster } from '../support/redis-cluster.js'
@@ -22,31 +22,6 @@ const CI = process.env.CI === 'true'
 const MINUTE = 60_000
 const WAIT_MS = 150
 
-function changes(partial: Partial<ChangeSet> = {}): ChangeSet {
-  return { clear: false, set: {}, remove: [], ...partial }
-}
-function record(data: SessionRecord['data']): SessionRecord {
-  return { data, createdAt: Date.now(), absoluteExpiresAt: null }
-}
-function keyIn(prefix: string, id: string): string {
-  return `${prefix}{${id.split('.')[0]}}${storageKey(id)}`
-}
-async function failure(promise: Promise<unknown>): Promise<StoreError> {
-  const outcome = await promise.then(
-    () => new Error('the call succeeded'),
-    (error: unknown) => error,
-  )
-  if (!(outcome instanceof StoreError)) throw outcome
-  return outcome
-}
-async function onNode(port: number, args: string[]): Promise<unknown> {
-  const node = await createClient({ url: `redis://127.0.0.1:${port}` }).on('error', () => {}).connect()
-  try {
-    return await node.sendCommand(args)
-  } finally {
-    await node.close()
-  }
-}
 async function waitCalls(port: number): Promise<number> {
   const info = String(await onNode(port, ['INFO', 'commandstats']))
   return Number(/^cmdstat_wait:calls=(\d+)/m.exec(info)?.[1] ?? 0)
