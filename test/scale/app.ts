@@ -5,7 +5,8 @@
  *
  * Routes, per stack: `POST login?user=u` (files the session under `u` and renews its id), `POST inc`
  * (adds 1 to the session's counter, answers the new value), `GET me` (the user and counter, `-` for
- * no session; never creates one), `POST renew`, `POST logout` (purge), `POST revoke-others` (ends the
+ * no session; never creates one), `POST renew` and `POST logout` (purge; both answer whose session it
+ * was), `POST revoke-others` (ends the
  * user's other sessions, where the store can list them), and `GET /health` (this process's id, its unhandled rejections, and the
  * store errors its managers logged, counted by message).
  *
@@ -100,14 +101,17 @@ async function route(action: string, url: URL, res: ServerResponse, session: Ses
       res.end(user === undefined ? '-' : `${user} ${(await session.get('n')) ?? 0}`)
       return
     }
+    // Both answer whose session it was ('-': none), so the load knows what it retired.
     case 'renew':
       session.renew()
-      res.end('ok')
+      res.end((await session.get('userId')) ?? '-')
       return
-    case 'logout':
+    case 'logout': {
+      const user = (await session.get('userId')) ?? '-'
       session.purge()
-      res.end('ok')
+      res.end(user)
       return
+    }
     case 'revoke-others':
       // A store that cannot list a user's sessions (PostgreSQL, for now) has nothing to revoke.
       res.end(canRevoke ? String(await session.revokeOtherUserSessions()) : '-')

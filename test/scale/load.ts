@@ -234,16 +234,18 @@ export class Load {
         if (ok) Object.assign(user, { acked: Number(reply.body), unsure: 0 })
         else user.unsure++
         break
+      // A cookie is retired only when the reply says it was this user's session and the session was
+      // certain: after a failed logout, a renew may meet no session and start a new one instead.
       case 'renew':
         if (ok && cookie !== undefined && user.cookie !== undefined) {
-          stack.renewedAway.push({ cookie: user.cookie, user: user.name, history: user.history.join(' | ') })
+          if (user.certain && reply.body === user.name) stack.renewedAway.push({ cookie: user.cookie, user: user.name, history: user.history.join(' | ') })
           user.cookie = cookie
         } else if (!ok) user.certain = false
         break
       case 'logout':
         if (ok && user.cookie !== undefined) {
-          stack.loggedOut.push({ cookie: user.cookie, user: user.name, history: user.history.join(' | ') })
-          Object.assign(user, { cookie: undefined, loggedIn: false })
+          if (user.certain && reply.body === user.name) stack.loggedOut.push({ cookie: user.cookie, user: user.name, history: user.history.join(' | ') })
+          Object.assign(user, { cookie: undefined, loggedIn: false, certain: true })
         } else if (!ok) user.certain = false
         break
       case 'me':

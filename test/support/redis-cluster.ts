@@ -407,3 +407,91 @@ export async function reshard(askPort: number, fromPort: number, toPort: number,
     '--cluster-yes',
   ])
 }
+
+/**
+ * Moves `slots` (with their keys) from the master on `fromPort` to the master on `toPort` the way
+ * `redis-cli --cluster reshard` does, except that every slot is put half-way first (IMPORTING and
+ * MIGRATING) and the keys are then moved one slot every `pauseMs`: for the whole move, each of these
+ * slots has some keys on each master, so clients meet ASK and TRYAGAIN on all of them at once, not
+ * on one slot for a few milliseconds. Resolves once every master names the new owner.
+ *
+ * @example
+ * ```ts
+ * await migrateSlots(cluster.ports, from, to, busiestSlots, 10)
+ * ```
+ */
+export async function migrateSlots(masterPorts: number[], fromPort: number, toPort: number, slots: number[], pauseMs: number): Promise<void> {
+  const nodes = new Map(
+    await Promise.all(
+      masterPorts.map(async (port) => [port, await createClient({ url: `redis://127.0.0.1:${port}` }).on('error', () => {}).connect()] as const),
+    ),
+  )
+  const on = (port: number) => {
+    const node = nodes.get(port)
+    if (!node) throw new Error(`no master on port ${port}`)
+    return node
+  }
+  try {
+    const source = on(fromPort)
+    const target = on(toPort)
+    const sourceId = String(await source.sendCommand(['CLUSTER', 'MYID']))
+    const targetId = String(await target.sendCommand(['CLUSTER', 'MYID']))
+    for (const slot of slots) {
+      await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', sourceId])
+      await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', targetId])
+    }
+    const moveKeys = async (slot: number) => {
+      for (;;) {
+        const keys = (await source.sendCommand(['CLUSTER', 'GETKEYSINSLOT', String(slot), '100'])) as string[]
+        if (keys.length === 0) return
+        await source.sendCommand(['MIGRATE', '127.0.0.1', String(toPort), '', '0', '5000', 'KEYS', ...keys])
+      }
+    }
+    for (const slot of slots) {
+      await moveKeys(slot)
+      await new Promise((resolve) => setTimeout(resolve, pauseMs))
+    }
+    for (const slot of slots) {
+      // Keys written meanwhile went to the target (ASK), but a write racing the first pass may not have.
+      await moveKeys(slot)
+      // The importing side first, as redis-cli does: the slot always has an owner that accepts it.
+      await target.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId])
+      await source.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId])
+      for (const [port, node] of nodes) {
+        if (port !== fromPort && port !== toPort) await node.sendCommand(['CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId])
+      }
+    }
+  } finally {
+    await Promise.all([...nodes.values()].map((node) => node.close()))
+  }
+}
+
+/**
+ * The `count` slots of the master on `port` that hold the most keys matching `pattern`.
+ *
+ * @example
+ * ```ts
+ * const busiest = await busiestSlots(master, 'cloakroom-scale:*', 300)
+ * ```
+ */
+export async function busiestSlots(port: number, pattern: string, count: number): Promise<number[]> {
+  const node = await createClient({ url: `redis://127.0.0.1:${port}` }).on('error', () => {}).connect()
+  try {
+    const perSlot = new Map<number, number>()
+    let cursor = '0'
+    do {
+      const [next, keys] = (await node.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])) as [string, string[]]
+      cursor = next
+      for (const key of keys) {
+        const slot = Number(await node.sendCommand(['CLUSTER', 'KEYSLOT', key]))
+        perSlot.set(slot, (perSlot.get(slot) ?? 0) + 1)
+      }
+    } while (cursor !== '0')
+    return [...perSlot.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, count)
+      .map(([slot]) => slot)
+  } finally {
+    await node.close()
+  }
+}

@@ -156,8 +156,14 @@ export function toCommander(client: RedisClientLike): RedisCommander {
     return {
       kind: 'node-redis-cluster',
       trouble: () => watch?.trouble(),
-      send: (command, args, key, readonly, timeoutMs) =>
-        client.sendCommand(key, readonly, [command, ...args], { timeout: timeoutMs }),
+      send: (command, args, key, readonly, timeoutMs) => {
+        // A slot map read from a node that serves no master for a slot has a hole there, and
+        // node-redis then fails with a TypeError: it is a slot without a master, which passes.
+        if (client.slots !== undefined && client.slots[keySlot(key)] === undefined) {
+          return Promise.reject(new Error('CLUSTERDOWN the client knows no master for this hash slot'))
+        }
+        return client.sendCommand(key, readonly, [command, ...args], { timeout: timeoutMs })
+      },
       // Routed by the key, so it goes on the connection the write went on.
       waitReplicas: (key, replicas, timeoutMs, callTimeoutMs) =>
         client.sendCommand(key, false, ['WAIT', String(replicas), String(timeoutMs)], { timeout: callTimeoutMs }),

@@ -47,15 +47,16 @@ function keyInSlot(slot: number): string {
   return key
 }
 
-/** `CLUSTER SLOTS` as `[first slot, master address]` per range. */
-function owners(reply: unknown): [number, string][] {
+/** `CLUSTER SLOTS` as `[first slot, last slot, master address]` per range. */
+function owners(reply: unknown): [number, number, string][] {
   if (!Array.isArray(reply)) return []
   return reply.flatMap((range: unknown) => {
     if (!Array.isArray(range)) return []
-    const [start, , master] = range as [unknown, unknown, unknown]
+    const [start, end, master] = range as [unknown, unknown, unknown]
     if (!Array.isArray(master)) return []
     const [host, port] = master as [unknown, unknown]
-    return typeof host === 'string' && host !== '' ? [[Number(start), `${host}:${String(port)}`] as [number, string]] : []
+    if (typeof host !== 'string' || host === '') return []
+    return [[Number(start), Math.min(Number(end), SLOTS - 1), `${host}:${String(port)}`] as [number, number, string]]
   })
 }
 
@@ -108,12 +109,20 @@ export class ClusterWatch {
   async #check(): Promise<void> {
     const live = this.#cluster.masters.find((master) => master.client?.isReady === true)?.client
     if (live === undefined) return
-    const view = owners(await live.sendCommand(['CLUSTER', 'SLOTS'], { timeout: COMMAND_MS }))
-    const stale = view.find(([start, address]) => start < SLOTS && this.#cluster.slots[start]?.master.address !== address)
+    const stale = this.#staleSlot(owners(await live.sendCommand(['CLUSTER', 'SLOTS'], { timeout: COMMAND_MS })))
     if (stale === undefined) return
     // A random node: a live master answers MOVED, and node-redis then re-reads the slot map. The
     // reply itself (or an error from a dead node, or the MOVED node-redis gives up on) is not needed.
-    await this.#cluster.sendCommand(undefined, true, ['EXISTS', keyInSlot(stale[0])], { timeout: COMMAND_MS }).catch(() => {})
+    await this.#cluster.sendCommand(undefined, true, ['EXISTS', keyInSlot(stale)], { timeout: COMMAND_MS }).catch(() => {})
+  }
+
+  /** The first slot the client maps to another master than `view` says (or to none), if any. */
+  #staleSlot(view: readonly [number, number, string][]): number | undefined {
+    const { slots } = this.#cluster
+    for (const [start, end, address] of view) {
+      for (let slot = Math.max(0, start); slot <= end; slot++) if (slots[slot]?.master.address !== address) return slot
+    }
+    return undefined
   }
 }
 

@@ -67,18 +67,39 @@ return 1
 export const INDEX_FIX = script(
   'index-fix',
   `
-local changed = 0
+local count = redis.call('HLEN', KEYS[1])
+if count == 0 then return 0 end
+local sweep = redis.call('HEXISTS', KEYS[1], 'm:sweep')
+local entries = count - sweep
+-- Everything is read first and written last, deletions after additions, and the key is deleted
+-- only as the very last command: the index never vanishes while the script still has commands for
+-- it (in a migrating slot, a command on a key this node no longer holds stops the script half-way).
+local now, order, changed = {}, {}, 0
 for i = 2, #ARGV, 3 do
   local field = 'h:' .. ARGV[i]
-  if redis.call('HGET', KEYS[1], field) == ARGV[i + 1] then
-    if ARGV[i + 2] == '' then redis.call('HDEL', KEYS[1], field) else redis.call('HSET', KEYS[1], field, ARGV[i + 2]) end
+  local value = now[field]
+  if value == nil then value = redis.call('HGET', KEYS[1], field) end
+  if value == ARGV[i + 1] then
+    if now[field] == nil then order[#order + 1] = field end
+    if ARGV[i + 2] == '' then now[field] = false; entries = entries - 1 else now[field] = ARGV[i + 2] end
     changed = changed + 1
   end
 end
+if entries == 0 then
+  redis.call('DEL', KEYS[1])
+  return changed
+end
+local sets, dels = {}, {}
+for _, field in ipairs(order) do
+  if now[field] then sets[#sets + 1] = field; sets[#sets + 1] = now[field] else dels[#dels + 1] = field end
+end
 local due = tonumber(ARGV[1])
-if due and due > ${SWEEP_FIRST} then redis.call('HSET', KEYS[1], 'm:sweep', due)
-elseif due then redis.call('HDEL', KEYS[1], 'm:sweep') end
-if redis.call('HLEN', KEYS[1]) == redis.call('HEXISTS', KEYS[1], 'm:sweep') then redis.call('DEL', KEYS[1]) end
+if due and due > ${SWEEP_FIRST} then sets[#sets + 1] = 'm:sweep'; sets[#sets + 1] = tostring(due)
+elseif due and sweep == 1 then dels[#dels + 1] = 'm:sweep' end
+for i = 1, #sets, 2 * CHUNK do
+  redis.call('HSET', KEYS[1], unpack(sets, i, math.min(i + 2 * CHUNK - 1, #sets)))
+end
+hdel_list(KEYS[1], dels, 1, #dels)
 return changed
 `,
   // It mostly frees memory (a logout's or a revoke's cleanup), so it runs while Redis is full.

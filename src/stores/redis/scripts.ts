@@ -51,7 +51,9 @@ export function script(name: string, body: string, flags: 'allow-oom' | 'no-writ
 //
 // Every key a script touches is one of its KEYS: a key it computed itself could sit on another
 // node while its slot migrates, and the script would fail after its first writes (Lua does not
-// undo them). Lua 5.1's unpack() fails past ~8,000 values, so HSET/HDEL go out in chunks.
+// undo them). For the same reason no script makes one of its keys vanish (DEL, RENAME, HDEL of the
+// last field) and then touches it again, except where a migrating slot cannot reach that command
+// (renew's RENAME needs its new key absent: a migrating slot answers TRYAGAIN before it starts). Lua 5.1's unpack() fails past ~8,000 values, so HSET/HDEL go out in chunks.
 // Expiry arithmetic uses the server's TIME (Redis 7 replicates script effects, so this is safe):
 // the expiry is judged by one clock, Redis', whatever the app servers' clocks say.
 const PRELUDE = `
@@ -259,10 +261,29 @@ end
 local owner = redis.pcall('HMGET', KEYS[last], 'o:user', 'o:handle')
 if owner.err then owner = { false, false } end
 if #ARGV >= 2 and (owner[1] ~= ARGV[1] or owner[2] ~= ARGV[2]) then return MISSING end
+-- Each key becomes a purge marker in place: the marker field first, then every other field goes,
+-- so the key never stops existing while the script still has commands for it. (In a slot that is
+-- migrating, Redis redirects a command on a key this node does not hold, inside a script too, and
+-- the script stops half-way.) A key of another type can only be replaced: that is done last.
+local foreign = {}
 for i = 1, last do
-  redis.call('DEL', KEYS[i])
-  redis.call('HSET', KEYS[i], 'm:gone', '1')
-  redis.call('PEXPIRE', KEYS[i], MARKER_WINDOW_MS)
+  local kind = redis.call('TYPE', KEYS[i]).ok
+  if kind == 'hash' or kind == 'none' then
+    redis.call('HSET', KEYS[i], 'm:gone', '1')
+    local others = {}
+    for _, f in ipairs(redis.call('HKEYS', KEYS[i])) do
+      if f ~= 'm:gone' then others[#others + 1] = f end
+    end
+    hdel_list(KEYS[i], others, 1, #others)
+    redis.call('PEXPIRE', KEYS[i], MARKER_WINDOW_MS)
+  else
+    foreign[#foreign + 1] = KEYS[i]
+  end
+end
+for _, key in ipairs(foreign) do
+  redis.call('DEL', key)
+  redis.call('HSET', key, 'm:gone', '1')
+  redis.call('PEXPIRE', key, MARKER_WINDOW_MS)
 end
 if owner[1] then return { 'filed', owner[1], owner[2] } end
 return LIVE
