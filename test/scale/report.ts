@@ -47,8 +47,8 @@ export function figuresOf(fault: string, stack: string, outcomes: readonly Outco
     failed: failures.length,
     firstFailureMs: failures.length === 0 ? null : Math.min(...failures),
     lastFailureMs: failures.length === 0 ? null : Math.max(...failures),
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
+    p50: Math.round(percentile(latencies, 0.5)),
+    p99: Math.round(percentile(latencies, 0.99)),
     verdict,
   }
 }
