@@ -10,7 +10,14 @@
 import { Agent, request } from 'node:http'
 import { performance } from 'node:perf_hooks'
 
-/** One request's outcome. */
+/**
+ * One request's outcome.
+ *
+ * @example
+ * ```ts
+ * const failed = load.outcomes('nr').filter((outcome: Outcome) => !outcome.ok)
+ * ```
+ */
 export interface Outcome {
   /** When it was sent, epoch ms. */
   readonly at: number
@@ -39,7 +46,14 @@ interface User {
   history: string[]
 }
 
-/** What one stack's verification found. */
+/**
+ * What one stack's verification found.
+ *
+ * @example
+ * ```ts
+ * const verdict: Verdict = await load.verify('nr')
+ * ```
+ */
 export interface Verdict {
   /** Users whose session (every call since login acknowledged) is gone or not theirs. */
   readonly lostSessions: number

@@ -6,7 +6,14 @@
  */
 import type { Outcome, Verdict } from './load.js'
 
-/** One stack's figures through one fault. */
+/**
+ * One stack's figures through one fault.
+ *
+ * @example
+ * ```ts
+ * const row: PhaseFigures = figuresOf('kill -9', 'nr', outcomes, faultAt, verdict)
+ * ```
+ */
 export interface PhaseFigures {
   readonly fault: string
   readonly stack: string
