@@ -23,10 +23,24 @@ import type { Session } from '../../src/core/session.js'
 import { PostgresStore } from '../../src/stores/postgres/index.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
 
-/** What one stack runs on. */
+/**
+ * What one stack runs on.
+ *
+ * @example
+ * ```ts
+ * const stacks: Record<string, StackKind> = { nr: 'node-redis', pg: 'postgres' }
+ * ```
+ */
 export type StackKind = 'node-redis' | 'ioredis' | 'node-redis-durable' | 'ioredis-durable' | 'postgres'
 
-/** The configuration an app process reads from `SCALE_APP`. */
+/**
+ * The configuration an app process reads from `SCALE_APP`.
+ *
+ * @example
+ * ```ts
+ * const config: AppConfig = { redisPorts: [7000], stacks: { nr: 'node-redis' }, secret }
+ * ```
+ */
 export interface AppConfig {
   /** The cluster's ports (any of its nodes), for the Redis stacks. */
   redisPorts: number[]

@@ -9,7 +9,15 @@ import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { AppConfig } from './app.js'
 
-/** A running app instance. */
+/**
+ * A running app instance.
+ *
+ * @example
+ * ```ts
+ * const app: AppProcess = await startApp(config)
+ * await app.stop()
+ * ```
+ */
 export interface AppProcess {
   readonly port: number
   readonly pid: number

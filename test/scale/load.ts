@@ -8,8 +8,16 @@
  * @module
  */
 import { Agent, request } from 'node:http'
+import { performance } from 'node:perf_hooks'
 
-/** One request's outcome. */
+/**
+ * One request's outcome.
+ *
+ * @example
+ * ```ts
+ * const failed = load.outcomes('nr').filter((outcome: Outcome) => !outcome.ok)
+ * ```
+ */
 export interface Outcome {
   /** When it was sent, epoch ms. */
   readonly at: number
@@ -38,7 +46,14 @@ interface User {
   history: string[]
 }
 
-/** What one stack's verification found. */
+/**
+ * What one stack's verification found.
+ *
+ * @example
+ * ```ts
+ * const verdict: Verdict = await load.verify('nr')
+ * ```
+ */
 export interface Verdict {
   /** Users whose session (every call since login acknowledged) is gone or not theirs. */
   readonly lostSessions: number
@@ -125,6 +140,7 @@ export class Load {
   readonly #rate: number
   #next = 0
   #timer: ReturnType<typeof setInterval> | undefined
+  #looping = false
   readonly #inFlight = new Set<Promise<void>>()
 
   constructor(ports: number[], stacks: string[], usersPerStack: number, rate: number) {
@@ -182,10 +198,29 @@ export class Load {
     }, 20)
   }
 
+  /**
+   * Starts sending as fast as the app answers instead: every user sends its next request as soon
+   * as the last one is answered (as many requests in flight as users), until `stop()`.
+   */
+  startClosedLoop(): void {
+    if (this.#timer !== undefined || this.#looping) return
+    this.#looping = true
+    for (const stack of this.#stacks.values()) {
+      for (const user of stack.users) {
+        const running = (async () => {
+          while (this.#looping) await this.#act(stack, user)
+        })()
+        this.#inFlight.add(running)
+        void running.finally(() => this.#inFlight.delete(running))
+      }
+    }
+  }
+
   /** Stops sending and waits for every request in flight. */
   async stop(): Promise<void> {
     clearInterval(this.#timer)
     this.#timer = undefined
+    this.#looping = false
     await Promise.all([...this.#inFlight])
   }
 
@@ -218,10 +253,11 @@ export class Load {
     user.busy = true
     const op = nextOp(user)
     const at = Date.now()
+    const started = performance.now()
     const path = op === 'login' ? `login?user=${user.name}` : op
     const reply = await this.send(stack.name, path, op === 'me' ? 'GET' : 'POST', user.cookie)
     const ok = reply.status >= 200 && reply.status < 300
-    stack.outcomes.push({ at, op, ok, ms: Date.now() - at })
+    stack.outcomes.push({ at, op, ok, ms: performance.now() - started })
     user.history.push(`${at} ${op} ${reply.status} ${JSON.stringify(reply.body.slice(0, 20))}${reply.setCookie === undefined ? '' : ' set-cookie'}`)
     if (user.history.length > 8) user.history.shift()
     const cookie = reply.setCookie?.split(';')[0]

@@ -6,7 +6,14 @@
  */
 import type { Outcome, Verdict } from './load.js'
 
-/** One stack's figures through one fault. */
+/**
+ * One stack's figures through one fault.
+ *
+ * @example
+ * ```ts
+ * const row: PhaseFigures = figuresOf('kill -9', 'nr', outcomes, faultAt, verdict)
+ * ```
+ */
 export interface PhaseFigures {
   readonly fault: string
   readonly stack: string
@@ -47,8 +54,8 @@ export function figuresOf(fault: string, stack: string, outcomes: readonly Outco
     failed: failures.length,
     firstFailureMs: failures.length === 0 ? null : Math.min(...failures),
     lastFailureMs: failures.length === 0 ? null : Math.max(...failures),
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
+    p50: Math.round(percentile(latencies, 0.5)),
+    p99: Math.round(percentile(latencies, 0.99)),
     verdict,
   }
 }

@@ -72,6 +72,7 @@ async function quiet(load: Load, stacks: string[], since: number, boundMs = 15_0
 }
 
 async function checkApps(apps: AppProcess[], pids: number[]): Promise<void> {
+  const logged: Record<string, number> = {}
   for (const [i, app] of apps.entries()) {
     expect(app.alive(), `app ${i} is running`).toBe(true)
     const health = (await (await fetch(`http://127.0.0.1:${app.port}/health`)).json()) as { pid: number; unhandled: number; errors: Record<string, number> }
@@ -79,10 +80,13 @@ async function checkApps(apps: AppProcess[], pids: number[]): Promise<void> {
     expect(health.unhandled, `app ${i}: unhandled rejections (${app.stderr()})`).toBe(0)
     // A store failure under these faults is an outage ('unavailable') or, at worst, a 'timeout':
     // never 'backend', which would say Redis or PostgreSQL refused the command itself.
+    for (const [message, count] of Object.entries(health.errors)) logged[message] = (logged[message] ?? 0) + count
     const otherKinds = Object.keys(health.errors).filter((message) => !/\((unavailable|timeout)\)$/.test(message))
     expect(otherKinds, `app ${i}: store errors of another kind: ${JSON.stringify(otherKinds)}`).toEqual([])
   }
   expect(unhandled).toEqual([])
+  // What the instances' managers logged so far (counts since they started), for the report.
+  console.info(`store errors logged by the instances so far: ${JSON.stringify(logged)}`)
 }
 
 /**

@@ -9,7 +9,14 @@ import type { RedisProcess } from './redis-process.js'
 
 const run = promisify(execFile)
 
-/** A throwaway Redis Cluster on 127.0.0.1: masters, and replicas when asked for. */
+/**
+ * A throwaway Redis Cluster on 127.0.0.1: masters, and replicas when asked for.
+ *
+ * @example
+ * ```ts
+ * const cluster: RedisCluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 })
+ * ```
+ */
 export interface RedisCluster {
   /** The masters' ports, as created (a failover can change who is master since). */
   readonly ports: number[]
@@ -28,7 +35,14 @@ export interface RedisCluster {
   stop(): Promise<void>
 }
 
-/** How to build a {@link RedisCluster}. */
+/**
+ * How to build a {@link RedisCluster}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisClusterOptions = { masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 2000 }
+ * ```
+ */
 export interface RedisClusterOptions {
   /** Masters (default 3). */
   masters?: number
@@ -38,7 +52,14 @@ export interface RedisClusterOptions {
   nodeTimeoutMs?: number
 }
 
-/** One line of `CLUSTER NODES`, as the tests need it. */
+/**
+ * One line of `CLUSTER NODES`, as the tests need it.
+ *
+ * @example
+ * ```ts
+ * const serving = (await clusterNodes(port)).filter((node: ClusterNodeEntry) => node.master && node.slots > 0)
+ * ```
+ */
 export interface ClusterNodeEntry {
   readonly id: string
   readonly port: number

@@ -12,6 +12,11 @@ interface WatchedNode {
 /**
  * A node-redis (4/5) `createCluster()` client, seen through the public members the watch uses:
  * its slot map, its masters, `sendCommand`, and its events.
+ *
+ * @example
+ * ```ts
+ * const cluster: WatchedCluster = await createCluster({ rootNodes }).connect()
+ * ```
  */
 export interface WatchedCluster {
   readonly isOpen: boolean
@@ -70,6 +75,11 @@ function owners(reply: unknown): [number, number, string][] {
  * (`EXISTS`, through the public `sendCommand`), which a live master answers MOVED, and node-redis
  * re-reads the slot map. It stops once every master's connection is up and no call has failed for
  * 3 s, and never keeps the process alive.
+ *
+ * @example
+ * ```ts
+ * new ClusterWatch(cluster).trouble()
+ * ```
  *
  * @internal
  */

@@ -87,6 +87,11 @@ export function isWrongType(error: unknown): boolean {
  * (a slot moving or without a master, a node loading or turned replica; or a node-redis client
  * that never sent it), `'uncertain'` when the connection dropped and it may have run (send it again
  * only if running it twice does no harm), `undefined` for everything else.
+ *
+ * @example
+ * ```ts
+ * if (transience(error) === 'refused') retry()
+ * ```
  */
 export function transience(error: unknown): 'refused' | 'uncertain' | undefined {
   const { name, message } = describe(error)
@@ -119,6 +124,11 @@ export function toStoreError(error: unknown, operation: string): StoreError {
  * The time left to one store call, as a function (at least 1 ms), plus what the call's commands
  * learned on the way: the key of the command last sent (to tell a dead node from a slow one) and
  * the last refusal a retry is waiting out. Created by {@link withDeadline}.
+ *
+ * @example
+ * ```ts
+ * await withDeadline(redis, 2000, 'load', (remaining: Deadline) => send(redis, 'HGETALL', [key], key, true, remaining))
+ * ```
  */
 export interface Deadline {
   (): number

@@ -18,7 +18,14 @@ function crc16(bytes: Uint8Array): number {
   return crc
 }
 
-/** How many hash slots a Redis Cluster has. */
+/**
+ * How many hash slots a Redis Cluster has.
+ *
+ * @example
+ * ```ts
+ * for (let slot = 0; slot < SLOTS; slot++) check(slot)
+ * ```
+ */
 export const SLOTS = 16384
 
 /**
