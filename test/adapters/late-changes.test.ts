@@ -1,6 +1,5 @@
 import { request as httpRequest } from 'node:http'
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
-import { performance } from 'node:perf_hooks'
 import Database from 'better-sqlite3'
 import express from 'express'
 import type { NextFunction, Request, Response } from 'express'
@@ -15,9 +14,10 @@ import { generateKey } from '../../src/crypto/keys.js'
 import { CookieStore } from '../../src/stores/cookie/index.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
 import { SqliteStore } from '../../src/stores/sqlite/index.js'
-import { listen, rawExchange, sleep } from '../support/node-http-harness.js'
+import { listen, rawExchange } from '../support/node-http-harness.js'
 import type { Loopback } from '../support/node-http-harness.js'
 import { InstrumentedStore, type StoreMethod } from '../support/stores.js'
+import { waitFor } from '../support/wait.js'
 import { cookiePair, requestRaw } from './client.js'
 
 // A session changed after the response head left (`res.write(…); session.purge(); res.end()`):
@@ -85,14 +85,8 @@ afterEach(() => {
   for (const db of databases.splice(0)) db.close()
 })
 
-/** Waits until `check` holds, polling; fails after `ms`. */
-async function eventually(check: () => boolean, ms = 2000): Promise<void> {
-  const deadline = performance.now() + ms
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error('condition not reached in time')
-    await sleep(5)
-  }
-}
+/** Waits until `check` holds (polling, with the suite's hang guard). */
+const eventually = (check: () => boolean): Promise<void> => waitFor(check, 'the late commit')
 
 /** Resolves when `res` closes (finished or cut off). */
 function closed(res: ServerResponse): Promise<void> {
