@@ -1,7 +1,7 @@
 import { cryptoProvider } from '#crypto'
 import { createManager, type SessionManager } from './core/manager.js'
 import type { SessionOptions } from './core/options.js'
-import type { RegisteredData } from './core/register.js'
+import type { RegisteredData, RegisteredFlash } from './core/register.js'
 import type { JsonShape } from './core/json.js'
 
 /**
@@ -22,8 +22,13 @@ import type { JsonShape } from './core/json.js'
  *   session.insert('counter', counter) // session.insert('counter', 'x') does not compile
  *   return new Response(String(counter))
  * })
+ *
+ * // Flash messages are typed by the second type argument (or Register's `flash`):
+ * const app = createSessionManager<Data, { notice: string }>({ store: new CookieStore(), keys: [process.env.SESSION_KEY!] })
  * ```
  */
-export function createSessionManager<Data extends JsonShape<Data> = RegisteredData>(options: SessionOptions<Data>): SessionManager<Data> {
-  return createManager<Data>(options, cryptoProvider)
+export function createSessionManager<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash>(
+  options: SessionOptions<Data>,
+): SessionManager<Data, Flash> {
+  return createManager<Data, Flash>(options, cryptoProvider)
 }

@@ -7,7 +7,7 @@ import { CloakroomError, ConfigError, CookieTooLargeError, StoreError } from './
 import { MAX_VALUE_DEPTH, tooDeep } from './json-value.js'
 import { fingerprint, type Logger } from './logger.js'
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js'
-import type { RegisteredData } from './register.js'
+import type { RegisteredData, RegisteredFlash } from './register.js'
 import { commitToResponse, markNoStore, varyOnCookie } from './response-headers.js'
 import { REFUSED, SessionHandle, UNAVAILABLE, type CommitView, type OpenedCookie, type Refused, type Session, type SessionBackend, type Unavailable } from './session.js'
 import { SessionEmitter, type RefusedReason, type SessionEventMap } from './events.js'
@@ -15,7 +15,7 @@ import { SessionStatus } from './status.js'
 import { VERSION_KEY, type DataRules } from './data-rules.js'
 import { EXPIRED, GONE, RENEWED, type ChangeSet, type Missing, type RevokeSelection, type SessionOwner, type SessionRecord, type UserSessionEntry } from './store.js'
 import { enforceSessionLimit, ownerChange, ownerOfNew, withOwner } from './accounts.js'
-import type { JsonShape } from './json.js'
+import type { Json, JsonShape } from './json.js'
 
 /** Browsers drop a `Set-Cookie` line longer than this (name, value and attributes). */
 const MAX_SET_COOKIE_BYTES = 4096
@@ -38,7 +38,7 @@ const MAX_COOKIE_VALUE = 4096
  * }
  * ```
  */
-export interface SessionManager<Data extends JsonShape<Data> = RegisteredData> extends SessionEngine<Data> {
+export interface SessionManager<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash> extends SessionEngine<Data> {
   /**
    * Runs `handler` with the request's session and returns its response with the session
    * committed: cookie set or cleared, `Cache-Control` and `Vary` merged, or an error response if
@@ -47,7 +47,7 @@ export interface SessionManager<Data extends JsonShape<Data> = RegisteredData> e
    * nothing committed, except a purge: the record is deleted before the error is rethrown (there is
    * no response to carry the removal cookie).
    */
-  handle(request: Request, handler: (session: Session<Data>) => Response | Promise<Response>): Promise<Response>
+  handle(request: Request, handler: (session: Session<Data, Flash>) => Response | Promise<Response>): Promise<Response>
   /**
    * The live sessions filed under `userId` (see the `userKey` option), newest first: for an admin
    * panel or a job outside a request. Throws a `ConfigError` where the store cannot list (the cookie store).
@@ -125,7 +125,9 @@ export function sessionFailure(session: Session<object>): CloakroomError | undef
  *
  * @internal
  */
-export class Manager<Data extends JsonShape<Data> = RegisteredData> implements SessionManager<Data>, SessionBackend {
+export class Manager<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash>
+  implements SessionManager<Data, Flash>, SessionBackend
+{
   readonly options: ResolvedOptions
   readonly #cookies: SetCookieWriter
   readonly #provider: CryptoProvider
@@ -236,11 +238,11 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
     return view
   }
 
-  async handle(request: Request, handler: (session: Session<Data>) => Response | Promise<Response>): Promise<Response> {
+  async handle(request: Request, handler: (session: Session<Data, Flash>) => Response | Promise<Response>): Promise<Response> {
     const session = this.begin(request.headers.get('cookie'))
     let response: Response
     try {
-      response = await handler(session)
+      response = await handler(session as unknown as Session<Data, Flash>)
     } catch (error) {
       // The session's own store failure, left uncaught by the handler, gets the same opaque
       // answer as one it caught; any other throw is the handler's and goes on to the caller.
@@ -264,6 +266,11 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
 
   get userKey(): string | undefined {
     return this.options.userKey
+  }
+
+  take(id: string, key: string): Promise<Json | undefined> | null {
+    const { store } = this.options
+    return store.take === undefined ? null : store.take(id, key)
   }
 
   listByUser(userId: string): Promise<UserSessionEntry[]> {
@@ -531,8 +538,11 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
  *
  * @internal
  */
-export function createManager<Data extends JsonShape<Data> = RegisteredData>(options: SessionOptions<Data>, provider: CryptoProvider): SessionManager<Data> {
-  return new Manager<Data>(options, provider)
+export function createManager<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash>(
+  options: SessionOptions<Data>,
+  provider: CryptoProvider,
+): SessionManager<Data, Flash> {
+  return new Manager<Data, Flash>(options, provider)
 }
 
 /** An event with the filed session's user added, when there is one. */

@@ -4,12 +4,16 @@ import type { JsonSafe, JsonShape, SessionData } from './json.js'
  * Declare your session's data type once, and every `Session` (and `c.get('session')`,
  * `req.session`, `request.session`, `ctx.session`, …) is typed with it. The values must be JSON:
  * a `Date`, a `Map` or a class instance makes every use of the session fail to compile, with an
- * error naming the key.
+ * error naming the key. `flash` types the flash messages (`session.flash`, `session.takeFlash`)
+ * the same way.
  *
  * @example
  * ```ts
  * declare module 'cloakroom' {
- *   interface Register { data: { userId?: string; counter?: number } }
+ *   interface Register {
+ *     data: { userId?: string; counter?: number }
+ *     flash: { notice: string; error: { field: string; message: string } }
+ *   }
  * }
  * ```
  */
@@ -36,9 +40,12 @@ type NotJsonKeys<D> = {
  * // error: Argument of type '"counter"' is not assignable to parameter of type '"cloakroom: Register's data.at is not JSON; …"'.
  * ```
  */
-export type RegisterNotJson<D> = {
-  [K in NotJsonKeys<D> & string as `cloakroom: Register's data.${K} is not JSON; declare JSON values only (no Date, Map, Set, class instance, function, bigint or undefined)`]: never
+export type RegisterNotJson<D, Member extends string = 'data'> = {
+  [K in NotJsonKeys<D> & string as `cloakroom: Register's ${Member}.${K} is not JSON; declare JSON values only (no Date, Map, Set, class instance, function, bigint or undefined)`]: never
 }
 
 /** The data type declared through {@link Register}, or `Record<string, Json>`. */
 export type RegisteredData = Register extends { data: infer D extends object } ? (D extends JsonShape<D> ? D : RegisterNotJson<D>) : SessionData
+
+/** The flash type declared through {@link Register}'s `flash`, or `Record<string, Json>` (any key, any JSON value). */
+export type RegisteredFlash = Register extends { flash: infer F extends object } ? (F extends JsonShape<F> ? F : RegisterNotJson<F, 'flash'>) : SessionData

@@ -1,11 +1,12 @@
 import { applyChanges } from './change-set.js'
 import { VERSION_KEY, type DataRules } from './data-rules.js'
 import { ConfigError, SessionCommittedError, SessionSchemaError, SessionValueError, StoreError, type CloakroomError } from './errors.js'
+import { FLASH_PREFIX, refuseFlashKey, splitFlashes } from './flash.js'
 import { defineOwn, toJsonValue } from './json-value.js'
 import type { Json, JsonShape } from './json.js'
 import type { Logger } from './logger.js'
 import { readData, type ReadData } from './read-data.js'
-import type { RegisteredData } from './register.js'
+import type { RegisteredData, RegisteredFlash } from './register.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
 import { SessionStatus } from './status.js'
 import type { ChangeSet, RevokeSelection, SessionRecord, UserSessionEntry } from './store.js'
@@ -23,6 +24,7 @@ type Value<Data, K extends keyof Data> = Exclude<Data[K], undefined>
  * |---|---|
  * | `get`, `has`, `entries` | unchanged |
  * | `insert`, `update`, `updateOr`, `remove`, `removeAs`, `clear` | changed (renewed stays renewed) |
+ * | `flash`; `takeFlash` that delivers a flash; `reflash` that keeps one | changed (renewed stays renewed) |
  * | `renew` | renewed |
  * | `purge` | purged, for good: later writes are ignored |
  *
@@ -31,13 +33,16 @@ type Value<Data, K extends keyof Data> = Exclude<Data[K], undefined>
  * (`'error'`). Under `version`, a record of an older version is migrated on that read, which marks
  * the session changed (the migrated data is written at this request's commit).
  *
+ * Flash messages (`flash`, `takeFlash`, `reflash`) are typed by `Flash` (the second type argument,
+ * or `Register`'s `flash`), kept in the record beside the data, and never seen by `get` or `entries`.
+ *
  * @example
  * ```ts
  * const n = (await session.get('counter')) ?? 0
  * session.insert('counter', n + 1)
  * ```
  */
-export interface Session<Data extends JsonShape<Data> = RegisteredData> {
+export interface Session<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash> {
   /** `'unchanged' | 'changed' | 'renewed' | 'purged'`. */
   readonly status: SessionStatus
   /** The value at `key`, or `undefined`; with a Standard Schema, validated (throws {@link SessionSchemaError}). */
@@ -63,6 +68,41 @@ export interface Session<Data extends JsonShape<Data> = RegisteredData> {
   purge(): void
   /** Keeps the data under a new id, so an id seen before cannot be used after. Call it on login and privilege change. */
   renew(): void
+  /**
+   * Leaves a flash message: a value kept with the session until a request reads it with
+   * {@link Session.takeFlash} (typically the page a redirect leads to). A second flash under the same
+   * key replaces the first. The value must survive JSON unchanged, as for `insert`.
+   *
+   * @example
+   * ```ts
+   * session.flash('notice', 'Profile saved')
+   * return Response.redirect('/profile', 303)
+   * ```
+   */
+  flash<K extends Key<Flash>>(key: K, value: Value<Flash, K>): void
+  /**
+   * Reads the flash message at `key` and removes it, so it is delivered once. On a store that can
+   * take atomically (memory, SQLite, Redis, PostgreSQL), the removal is made in the store at once: of
+   * two requests racing for one flash, exactly one gets it. On the cookie store it is removed by this
+   * response's cookie. Resolves to `undefined` when there is none.
+   *
+   * @example
+   * ```ts
+   * const notice = await session.takeFlash('notice') // 'Profile saved', then undefined
+   * ```
+   */
+  takeFlash<K extends Key<Flash>>(key: K): Promise<Value<Flash, K> | undefined>
+  /**
+   * Keeps the flash messages for one more request: those this request has taken are put back, and
+   * those it takes afterwards are read without being removed. Call it when the page that read them
+   * redirects again instead of showing them.
+   *
+   * @example
+   * ```ts
+   * if (!(await session.has('userId'))) { session.reflash(); return Response.redirect('/login', 303) }
+   * ```
+   */
+  reflash(): void
   /**
    * The live sessions of this session's user (the `userKey` value it holds), newest first, the
    * current one marked. Needs the `userKey` option and a store that lists (not the cookie store).
@@ -118,6 +158,11 @@ export interface SessionBackend {
   revokeByUser(userId: string, selection: RevokeSelection): Promise<number | null>
   /** The `schema`/`version` rules a loaded record's data goes through; `undefined` for none. */
   readonly dataRules: DataRules | undefined
+  /**
+   * Removes `key` from the record `id` names and resolves to its value, in one atomic step
+   * (`undefined`: not there any more); `null` or absent when the store cannot (the commit then removes it).
+   */
+  take?(id: string, key: string): Promise<Json | undefined> | null
   readonly logger: Logger
 }
 
@@ -212,6 +257,14 @@ class SessionState implements CommitView {
   invalidRecord: readonly { readonly message: string }[] | undefined
   /** The {@link revision} of the last `renew()`. */
   renewedAt = 0
+  /** The flash messages as this request sees them, by their own key, once `loaded`; `undefined` for none. */
+  flashes: Record<string, Json> | undefined
+  /** The flashes this request took, for `reflash()`. */
+  taken: Map<string, Json> | undefined
+  /** `reflash()` was called: later takes leave their flash in place. */
+  reflashed = false
+  /** `flash()` was called (its keys are then in the change set, and out of the data view at load). */
+  flashWritten = false
   #inFlight: Promise<unknown>[] | undefined
   #opened: OpenedCookie | null | Promise<OpenedCookie | null> | undefined
   #loading: Promise<void> | undefined
@@ -285,8 +338,9 @@ class SessionState implements CommitView {
     this.markChanged()
   }
 
-  /** Under the `version` option its key is the library's: a write to it is refused, naming the option. */
+  /** Under the `version` option its key is the library's, and flash keys are `flash()`'s: a write to one is refused, naming why. */
   refuseReserved(key: string): void {
+    refuseFlashKey(key)
     if (key === VERSION_KEY && this.backend.dataRules?.version !== undefined) {
       throw new SessionValueError(key, `cloakroom: the key ${VERSION_KEY} holds the data's version (the version option) and cannot be written`)
     }
@@ -345,18 +399,92 @@ class SessionState implements CommitView {
     }
     if (this.loaded) return // purged while loading: the purge decides
     const rules = this.backend.dataRules
-    if (record !== null && rules !== undefined) {
-      const read = await readData(record.data, rules, (message) => this.backend.logger.warn(message))
+    // Flashes are set apart before the data rules run: schema, migrate and reads see the data alone.
+    const split = record === null ? undefined : splitFlashes(record.data)
+    const stored = split?.data ?? record?.data
+    if (stored !== undefined && rules !== undefined) {
+      const read = await readData(stored, rules, (message) => this.backend.logger.warn(message))
       if (this.loaded) return
       this.#take(read)
     } else {
-      this.base = record?.data ?? {}
+      this.base = stored ?? {}
     }
     this.record = record
     this.data = applyChanges(this.base, this.changes)
     // The migration writes the version with the data; reads never see it.
     if (rules?.version !== undefined) delete this.data[VERSION_KEY]
+    if (split !== undefined || this.flashWritten) this.#viewFlashes(split?.flashes)
     this.loaded = true
+  }
+
+  /** The flashes as this request sees them: the stored ones under its writes, its own flashes out of the data view. */
+  #viewFlashes(stored: Record<string, Json> | undefined): void {
+    const { changes } = this
+    let flashes = changes.clear ? undefined : stored
+    for (const key of changes.remove) if (flashes !== undefined && key.startsWith(FLASH_PREFIX)) delete flashes[key.slice(FLASH_PREFIX.length)]
+    if (this.flashWritten) {
+      for (const key of Object.keys(changes.set)) {
+        if (!key.startsWith(FLASH_PREFIX)) continue
+        defineOwn((flashes ??= {}), key.slice(FLASH_PREFIX.length), changes.set[key] as Json)
+        delete this.data[key]
+      }
+    }
+    this.flashes = flashes
+  }
+
+  /** Records a flash message in the change set (and in the loaded view). */
+  setFlash(key: string, value: Json): void {
+    defineOwn(this.changes.set, FLASH_PREFIX + key, value)
+    this.flashWritten = true
+    if (this.loaded) defineOwn((this.flashes ??= {}), key, value)
+    this.markChanged()
+  }
+
+  /**
+   * Takes the flash at `key`, once. A flash this request wrote is simply dropped; a stored one is
+   * taken by the store in one atomic step where the store can (so a racing request cannot take it
+   * too), and otherwise removed at this request's commit.
+   */
+  async takeFlash(key: string): Promise<Json | undefined> {
+    await this.load()
+    const flashes = this.flashes
+    if (this.status === SessionStatus.Purged || flashes === undefined || !Object.hasOwn(flashes, key)) return undefined
+    const value = flashes[key] as Json
+    if (this.reflashed) return value
+    delete flashes[key]
+    const field = FLASH_PREFIX + key
+    const { changes } = this
+    const own = Object.hasOwn(changes.set, field)
+    delete changes.set[field]
+    const taking = own ? null : await this.#takeStored(field)
+    if (taking === null) {
+      // This request's own flash, or a store that cannot take: the removal goes with the commit
+      // (an own flash may have replaced a stored one under the same key, which goes too).
+      if (!changes.remove.includes(field)) changes.remove.push(field)
+    } else if (taking.value === undefined) {
+      // Another request took it first, or the session ended meanwhile: not delivered here.
+      return undefined
+    }
+    const delivered = taking === null ? value : (taking.value as Json)
+    ;(this.taken ??= new Map()).set(key, delivered)
+    this.markChanged()
+    return delivered
+  }
+
+  /** The store's atomic take of a stored flash, or `null` when the store has none (the cookie store). */
+  async #takeStored(field: string): Promise<{ value: Json | undefined } | null> {
+    const opening = this.openCookie()
+    const opened = opening instanceof Promise ? await opening : opening
+    if (opened === null || this.refused) return null
+    const taking = this.backend.take?.(opened.id, field) ?? null
+    if (taking === null) return null
+    try {
+      return { value: await taking }
+    } catch (error) {
+      // As for a failed load: the response becomes the store error even if the handler catches it.
+      this.error = error instanceof StoreError ? error : new StoreError('backend', 'the session store failed to take a flash message', { cause: error })
+      throw this.error
+    }
   }
 
   /**
@@ -388,7 +516,7 @@ class SessionState implements CommitView {
  *
  * @internal
  */
-export class SessionHandle<Data extends JsonShape<Data> = RegisteredData> implements Session<Data> {
+export class SessionHandle<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash> implements Session<Data, Flash> {
   readonly #state: SessionState
 
   constructor(backend: SessionBackend, cookieValue: string | undefined) {
@@ -490,6 +618,7 @@ export class SessionHandle<Data extends JsonShape<Data> = RegisteredData> implem
     if (state.status === SessionStatus.Purged) return
     state.changes = { clear: true, set: {}, remove: [] }
     state.data = {}
+    state.flashes = undefined
     state.forgetInvalid()
     state.markChanged()
   }
@@ -501,6 +630,8 @@ export class SessionHandle<Data extends JsonShape<Data> = RegisteredData> implem
     state.status = SessionStatus.Purged
     state.changes = emptyChanges()
     state.data = {}
+    state.flashes = undefined
+    state.taken = undefined
     state.forgetInvalid()
     state.loaded = true
   }
@@ -511,6 +642,29 @@ export class SessionHandle<Data extends JsonShape<Data> = RegisteredData> implem
     if (state.status === SessionStatus.Purged) return
     state.status = SessionStatus.Renewed
     state.renewedAt = ++state.revision
+  }
+
+  flash<K extends Key<Flash>>(key: K, value: Value<Flash, K>): void {
+    const state = this.#state
+    state.writable('flash')
+    if (state.status === SessionStatus.Purged) return
+    state.setFlash(key, toJsonValue(key, value))
+  }
+
+  takeFlash<K extends Key<Flash>>(key: K): Promise<Value<Flash, K> | undefined> {
+    const state = this.#state
+    state.writable('takeFlash')
+    if (state.status === SessionStatus.Purged) return Promise.resolve(undefined)
+    return state.track(state.takeFlash(key)).then((value) => SessionHandle.typed(value))
+  }
+
+  reflash(): void {
+    const state = this.#state
+    state.writable('reflash')
+    if (state.status === SessionStatus.Purged) return
+    state.reflashed = true
+    for (const [key, value] of state.taken ?? []) state.setFlash(key, value)
+    state.taken = undefined
   }
 
   async listUserSessions(): Promise<UserSession[]> {

@@ -194,6 +194,20 @@ export interface SessionStore {
    */
   delete(id: string): Promise<void>
   /**
+   * Removes `key` from the live record's data and resolves to the value it held, in one atomic step:
+   * of concurrent takes of one key, exactly one resolves to the value. `undefined` when the record
+   * holds no such key, or there is no live record (expired, deleted, renewed away). Leaves the
+   * expiry alone. Flash messages use it (`session.takeFlash`), so that a flash is delivered once
+   * however requests race. Optional: without it (the cookie store, which keeps no server state), a
+   * taken flash is removed by the request's commit, and two requests racing may both read it.
+   *
+   * @example
+   * ```ts
+   * const notice = await store.take!(id, '~flash:notice') // 'Saved', then undefined
+   * ```
+   */
+  take?(id: string, key: string): Promise<Json | undefined>
+  /**
    * The live sessions filed under `userId` (records whose `owner.userId` is it), newest first. The
    * records are the truth: a listing never shows a session that no longer loads, and a store with a
    * separate index drops the stale entries it meets. Stores that cannot list (the cookie store) omit it.

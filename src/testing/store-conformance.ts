@@ -61,6 +61,12 @@ export interface StoreConformanceOptions {
    */
   listsByUser?: boolean
   /**
+   * Whether the store takes one key atomically (`take`, which makes a flash message delivered once
+   * however requests race); default `true`, as every server store should. `false` for a store that
+   * cannot (the cookie store).
+   */
+  takes?: boolean
+  /**
    * Moves the clock the store judges expiry by forward by `ms`. Give it for a store that judges time
    * in-process by an injected clock (the `clock` option of MemoryStore, CookieStore and
    * SqliteStore): the expiry cases then advance the clock instead of waiting, so they are instant
@@ -605,6 +611,90 @@ export function defineStoreConformance(options: StoreConformanceOptions): void {
           },
         )
       }
+    })
+
+    if (options.takes === false) {
+      it('offers no take (declared takes: false)', async () => {
+        const store = await options.makeStore()
+        assert.equal(store.take, undefined)
+      })
+    }
+
+    if (options.takes !== false) describe('take: one key removed and returned atomically', () => {
+      type TakingStore = SessionStore & Required<Pick<SessionStore, 'take'>>
+      async function takingStore(): Promise<TakingStore> {
+        const store = await options.makeStore()
+        assert.equal(typeof store.take, 'function', 'the store has no take (declare takes: false if it cannot take atomically)')
+        return store as TakingStore
+      }
+
+      it('returns the value and removes that key only; a second take finds nothing', async () => {
+        const store = await takingStore()
+        const id = await store.create(record({ a: 1, '~flash:notice': { text: 'Saved', n: [1, 2] }, b: null }), MINUTE)
+        assert.deepEqual(await store.take(id, '~flash:notice'), { text: 'Saved', n: [1, 2] })
+        assert.deepEqual((await store.load(id))?.data, { a: 1, b: null })
+        assert.equal(await store.take(id, '~flash:notice'), undefined)
+        assert.deepEqual((await store.load(id))?.data, { a: 1, b: null })
+      })
+
+      it('returns null for a key holding null, and undefined for an absent key (changing nothing)', async () => {
+        const store = await takingStore()
+        const id = await store.create(record({ a: 1, nothing: null }), MINUTE)
+        assert.equal(await store.take(id, 'absent'), undefined)
+        assert.deepEqual((await store.load(id))?.data, { a: 1, nothing: null })
+        assert.equal(await store.take(id, 'nothing'), null)
+        assert.deepEqual((await store.load(id))?.data, { a: 1 })
+      })
+
+      it('takes odd keys as plain keys', async () => {
+        const store = await takingStore()
+        const odd = ['a.b', '$x', 'q"k\\', '', '__proto__', '\u00e9\u{1F600}']
+        const data: Record<string, Json> = {}
+        for (const [i, key] of odd.entries()) Object.defineProperty(data, key, { value: i, enumerable: true, writable: true, configurable: true })
+        const id = await store.create(record(data), MINUTE)
+        for (const [i, key] of odd.entries()) assert.equal(await store.take(id, key), i, `take of ${JSON.stringify(key)}`)
+        assert.deepEqual((await store.load(id))?.data, {})
+      })
+
+      it('finds nothing under an unknown id, a deleted one (where delete ends sessions) or one renewed away, and creates nothing', async () => {
+        const store = await takingStore()
+        const unknown = unknownId()
+        assert.equal(await store.take(unknown, 'a'), undefined)
+        assert.equal(await store.load(unknown), null)
+        const renewedAway = await store.create(record({ a: 1 }), MINUTE)
+        const renewed = await store.renew(renewedAway, NO_CHANGES, MINUTE)
+        assert.ok(!isMissing(renewed))
+        if (canInvalidate(store)) {
+          assert.equal(await store.take(renewedAway, 'a'), undefined)
+          const deleted = await store.create(record({ a: 1 }), MINUTE)
+          await store.delete(deleted)
+          assert.equal(await store.take(deleted, 'a'), undefined)
+          assert.equal(await store.load(deleted), null)
+        }
+        assert.deepEqual((await store.load(renewed))?.data, { a: 1 })
+      })
+
+      it('of 8 concurrent takes of one key, exactly one gets the value (10 records in parallel)', async () => {
+        const store = await takingStore()
+        const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => store.create(record({ i, '~flash:n': `v${i}` }), MINUTE)))
+        const results = await Promise.all(ids.map((id) => Promise.all(Array.from({ length: 8 }, () => store.take(id, '~flash:n')))))
+        for (const [i, takes] of results.entries()) {
+          const delivered = takes.filter((value) => value !== undefined)
+          assert.deepEqual(delivered, [`v${i}`], `record ${i}: the flash was delivered ${delivered.length} times`)
+          assert.deepEqual((await store.load(ids[i] as string))?.data, { i })
+        }
+      })
+
+      it('a take racing an apply of other keys: both land', async () => {
+        const store = await takingStore()
+        const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => store.create(record({ i, '~flash:n': i }), MINUTE)))
+        const results = await Promise.all(ids.map((id) => Promise.all([store.take(id, '~flash:n'), store.apply(id, changes({ set: { other: 'o' } }), MINUTE)])))
+        for (const [i, [taken, applied]] of results.entries()) {
+          assert.equal(taken, i)
+          assert.ok(!isMissing(applied))
+          assert.deepEqual((await store.load(applied))?.data, { i, other: 'o' }, `record ${i}`)
+        }
+      })
     })
 
     describe('renew', () => {

@@ -51,6 +51,7 @@ export async function runPortableSuite(): Promise<SuiteReport> {
     advanceClock,
     canInvalidate: false,
     listsByUser: false,
+    takes: false,
   })
   defineHonoCases(runner.api)
   const results = await runner.run()

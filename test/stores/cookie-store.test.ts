@@ -21,6 +21,7 @@ defineStoreConformance({
   },
   canInvalidate: false,
   listsByUser: false,
+  takes: false,
 })
 
 const MINUTE = 60_000

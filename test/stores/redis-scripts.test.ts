@@ -2,7 +2,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { ChangeSet, SessionOwner, SessionRecord } from '../../src/core/store.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
-import { APPLY, CREATE, DELETE, RENEW, TOUCH } from '../../src/stores/redis/scripts.js'
+import { APPLY, CREATE, DELETE, RENEW, TAKE, TOUCH } from '../../src/stores/redis/scripts.js'
 import { INDEX_ADD, INDEX_FIX, READ } from '../../src/stores/redis/index-scripts.js'
 import { storageKey } from '../../src/stores/shared/ids.js'
 import { defineStoreConformance } from '../../src/testing/index.js'
@@ -34,7 +34,7 @@ describe('RedisStore scripts declare every key they touch', () => {
     return
   }
 
-  const scripts = [CREATE, APPLY, TOUCH, RENEW, DELETE, READ, INDEX_ADD, INDEX_FIX]
+  const scripts = [CREATE, APPLY, TOUCH, TAKE, RENEW, DELETE, READ, INDEX_ADD, INDEX_FIX]
   const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true })
   redis.on('error', () => {})
   const recorder = new ScriptRecorder(redis, scripts)

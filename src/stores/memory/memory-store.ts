@@ -224,6 +224,30 @@ export class MemoryStore implements SessionStore {
   }
 
   /**
+   * Removes `key` from the live record and returns its value; `undefined` when absent. Synchronous
+   * under the hood, so no other call can come between the read and the removal.
+   *
+   * @example
+   * ```ts
+   * const notice = await store.take(id, '~flash:notice')
+   * ```
+   */
+  async take(id: string, key: string): Promise<Json | undefined> {
+    const entry = this.#live(id, this.#clock())
+    if (entry === undefined) return undefined
+    const data = JSON.parse(entry.text) as Record<string, Json>
+    if (!Object.hasOwn(data, key)) return undefined
+    const value = data[key] as Json
+    const text = encode(applyChanges(data, { clear: false, set: {}, remove: [key] }))
+    const bytes = sizeOf(id, text)
+    this.#bytes += bytes - entry.bytes
+    entry.text = text
+    entry.bytes = bytes
+    this.#markUsed(entry)
+    return value
+  }
+
+  /**
    * Ends the session, following renew's forwarding markers within their window; idempotent. Every
    * id it ends keeps a purge marker for 60 s, so a write racing the logout answers `GONE`.
    */

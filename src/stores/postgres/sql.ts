@@ -45,6 +45,8 @@ export interface PostgresStatements extends UserStatements {
   /** `apply` for a change set that files, refreshes or unfiles the owner, in the same UPDATE. */
   applyOwner: string
   touch: string
+  /** `($1 key, $2 data key)` → `{ value }` (JSON text) when the live row held the key and it was removed; no row otherwise. */
+  take: string
   renew: string
   deleteOne: string
   deleteExpired: string
@@ -143,6 +145,15 @@ RETURNING (${session})::int AS written, forward_to AS marker`,
   expires_at = CASE WHEN ${session} THEN least(now() + $2::float8 ${ms}, absolute_expires_at) ELSE expires_at END
 WHERE key = $1 AND expires_at > now()
 RETURNING (${session})::int AS written, forward_to AS marker`,
+    // Lock the live row holding the key (FOR UPDATE re-reads a row changed since the statement
+    // began, so of two takes queued on one row the second finds the key gone), return its value, and
+    // remove the key in the same statement.
+    take: `WITH found AS (
+  SELECT key, data -> $2::text AS value FROM ${t} WHERE key = $1 AND ${live} AND data ? $2::text FOR UPDATE
+), taken AS (
+  UPDATE ${t} AS s SET data = s.data - $2::text FROM found WHERE s.key = found.key RETURNING 1
+)
+SELECT value::text AS value FROM found WHERE EXISTS (SELECT 1 FROM taken)`,
     // One statement: lock the old row, whatever it holds, reading its latest version; if it is a
     // live session, turn it into a forwarding marker in place and insert the successor; otherwise
     // return its marker, if any, to say why. Keeping the marker in the same row means a delete or

@@ -41,8 +41,8 @@ export interface PostgresStoreOptions {
   preparedStatements?: boolean
 }
 
-type HotStatement = 'load' | 'create' | 'apply' | 'applyOwner' | 'touch' | 'renew' | 'deleteOne'
-const HOT: HotStatement[] = ['load', 'create', 'apply', 'applyOwner', 'touch', 'renew', 'deleteOne']
+type HotStatement = 'load' | 'create' | 'apply' | 'applyOwner' | 'touch' | 'take' | 'renew' | 'deleteOne'
+const HOT: HotStatement[] = ['load', 'create', 'apply', 'applyOwner', 'touch', 'take', 'renew', 'deleteOne']
 
 // A fresh 256-bit id colliding is not expected in practice; a few tries cover a broken RNG or a
 // hostile pre-filled table without looping forever.
@@ -243,6 +243,27 @@ export class PostgresStore implements SessionStore {
     checkTtl('touch', ttlMs)
     const result = await this.#run('touch', (query) => query(this.#queries.touch([storageKey(id), ttlMs])))
     return answer(id, result.rows[0])
+  }
+
+  /**
+   * Removes `key` from the live record's data and returns its value, in one statement that locks
+   * the row: of concurrent takes, only one finds the key. `undefined` when absent; the expiry is
+   * left alone.
+   *
+   * @example
+   * ```ts
+   * const notice = await store.take(id, '~flash:notice')
+   * ```
+   */
+  async take(id: string, key: string): Promise<Json | undefined> {
+    const result = await this.#run('take', (query) => query(this.#queries.take([storageKey(id), key])))
+    const text = result.rows[0]?.['value']
+    if (typeof text !== 'string') return undefined
+    try {
+      return JSON.parse(text) as Json
+    } catch (error) {
+      throw new StoreError('decode', 'postgres take read a value that is not JSON', { cause: error })
+    }
   }
 
   /**

@@ -14,6 +14,22 @@ function encodeValue(value: Json): string {
   return text
 }
 
+/** The hash field that holds a data key. */
+export function dataField(key: string): string {
+  return DATA + key
+}
+
+/** A data field's value as a script returned it (JSON text). */
+export function decodeValue(reply: unknown): Json {
+  const text = typeof reply === 'string' ? reply : reply instanceof Uint8Array ? new TextDecoder().decode(reply) : undefined
+  try {
+    if (text !== undefined) return JSON.parse(text) as Json
+  } catch (error) {
+    throw new StoreError('decode', 'redis take read a value that is not JSON', { cause: error })
+  }
+  throw new StoreError('decode', 'redis take got a reply its script never gives')
+}
+
 /**
  * The field/value pairs of a record's data, as the scripts' ARGV tail.
  */

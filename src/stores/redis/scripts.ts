@@ -179,6 +179,30 @@ return LIVE
 )
 
 /**
+ * `take`: KEYS[1]; ARGV[1] the data field (`d:<key>`). Returns the field's JSON text and removes the
+ * field, when the key holds a live record with that field; otherwise nil. The record keeps its
+ * `m:created` field, so the HDEL never empties the hash. Not replayable: a second run after a
+ * dropped reply would answer nil for a value the first run took.
+ *
+ * @example
+ * ```ts
+ * await send('EVALSHA', [TAKE.sha, '1', key, 'd:~flash:notice'])
+ * ```
+ */
+export const TAKE = script(
+  'take',
+  `
+if state_of(KEYS[1]) ~= LIVE then return false end
+local value = redis.call('HGET', KEYS[1], ARGV[1])
+if not value then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return value
+`,
+  '',
+  false,
+)
+
+/**
  * `renew`: KEYS[1] old key, KEYS[2] new key (same hash tag, so the same slot); ARGV as `apply`.
  * Moves the record with RENAME (createdAt and the absolute cap travel with it), applies the changes,
  * and leaves under the old key a forwarding marker holding only the new key, for

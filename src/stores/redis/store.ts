@@ -1,10 +1,11 @@
 import { ConfigError, StoreError } from '../../core/errors.js'
 import type { RevocationList } from '../../core/revocation.js'
+import type { Json } from '../../core/json.js'
 import type { ChangeSet, Missing, RevokeSelection, SessionRecord, SessionStore, UserSessionEntry } from '../../core/store.js'
 import { endChain } from './chain.js'
 import { toCommander } from './client.js'
 import type { RedisClientLike, RedisCommander } from './client.js'
-import { changeArgs, decodeRecord, recordArgs, ttlArg } from './codec.js'
+import { changeArgs, dataField, decodeRecord, decodeValue, recordArgs, ttlArg } from './codec.js'
 import { awaitReplicas, resolveDurability } from './durability.js'
 import type { RedisDurability } from './durability.js'
 import { isWrongType, withDeadline } from './errors.js'
@@ -13,7 +14,7 @@ import { evalScript } from './eval.js'
 import { foreignTag, newSessionId, redisKey, tagOf } from './keys.js'
 import { writeReply } from './replies.js'
 import { redisRevocationList } from './revocation-list.js'
-import { APPLY, CREATE, RENEW, REPLY, TOUCH } from './scripts.js'
+import { APPLY, CREATE, RENEW, REPLY, TAKE, TOUCH } from './scripts.js'
 import type { Script } from './scripts.js'
 import { send } from './send.js'
 import { UserIndex } from './user-index.js'
@@ -187,6 +188,20 @@ export class RedisStore implements SessionStore {
   async touch(id: string, ttlMs: number): Promise<string | Missing> {
     const { outcome } = writeReply(await this.#run(TOUCH, [this.#keyOf(id).key], [ttlArg(ttlMs)]), 'touch')
     return outcome === 'live' ? id : outcome
+  }
+
+  /**
+   * One script: reads the key's field and removes it, atomically, so of concurrent takes only one
+   * gets the value; `undefined` when absent. The TTL is left alone.
+   *
+   * @example
+   * ```ts
+   * const notice = await store.take(id, '~flash:notice')
+   * ```
+   */
+  async take(id: string, key: string): Promise<Json | undefined> {
+    const reply = await this.#run(TAKE, [this.#keyOf(id).key], [dataField(key)])
+    return reply === null || reply === undefined || reply === false ? undefined : decodeValue(reply)
   }
 
   /**

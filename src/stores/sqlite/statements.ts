@@ -144,6 +144,11 @@ export class Statements {
     )
   }
 
+  /** `(data, key)`: writes data merged in JavaScript, expiry untouched (inside a transaction). */
+  get setData(): SqliteStatement {
+    return this.#prepare('setData', `UPDATE ${this.#table} SET data = ? WHERE key = ?`)
+  }
+
   /** `(newKey, markerExpiresAt, oldKey)`: turns a renewed row into a forwarding marker with no data. */
   get mark(): SqliteStatement {
     return this.#prepare('mark', `UPDATE ${this.#table} SET data = '{}', forward_to = ?, expires_at = ? WHERE key = ?`)

@@ -1,6 +1,7 @@
 import { ConfigError, StoreError } from '../../core/errors.js'
 import type { RevocationList } from '../../core/revocation.js'
 import { MARKER_WINDOW_MS } from '../../core/store.js'
+import type { Json } from '../../core/json.js'
 import type { ChangeSet, Missing, RevokeSelection, SessionOwner, SessionRecord, SessionStore, UserSessionEntry } from '../../core/store.js'
 import { randomId, storageKey } from '../shared/ids.js'
 import { missingFrom } from '../shared/markers.js'
@@ -75,6 +76,7 @@ export class SqliteStore implements SessionStore {
   readonly #writeTx: { immediate(key: string, now: number, write: () => boolean): Missing | null }
   readonly #renewTx: { immediate(key: string, changes: ChangeSet, expiresAt: number, now: number): string | Missing }
   readonly #deleteTx: { immediate(key: string, now: number): void }
+  readonly #takeTx: { immediate(key: string, field: string, now: number): Json | undefined }
   readonly #revokeTx: { immediate(userId: string, selection: Selection, now: number): number }
 
   constructor(options: SqliteStoreOptions) {
@@ -103,6 +105,7 @@ export class SqliteStore implements SessionStore {
       this.#renewInTransaction(key, changes, expiresAt, now),
     )
     this.#deleteTx = db.transaction((key: string, now: number) => this.#deleteInTransaction(key, now))
+    this.#takeTx = db.transaction((key: string, field: string, now: number) => this.#takeInTransaction(key, field, now))
     this.#revokeTx = db.transaction((userId: string, selection: Selection, now: number) => this.#revokeInTransaction(userId, selection, now))
   }
 
@@ -195,6 +198,24 @@ export class SqliteStore implements SessionStore {
       return this.#writeTx.immediate(key, now, () => this.#sql.touch.run(expiresAt, expiresAt, key, now).changes > 0) ?? id
     } catch (error) {
       throw toStoreError('touch', error, this.#options.timeoutMs)
+    }
+  }
+
+  /**
+   * Removes `key` from the live row's data and returns its value, in one IMMEDIATE transaction (the
+   * write lock is held from the read to the write, so of two takes only one finds the key);
+   * `undefined` when absent. The expiry is left alone.
+   *
+   * @example
+   * ```ts
+   * const notice = await store.take(id, '~flash:notice')
+   * ```
+   */
+  async take(id: string, key: string): Promise<Json | undefined> {
+    try {
+      return this.#takeTx.immediate(storageKey(id), key, this.#clock())
+    } catch (error) {
+      throw toStoreError('take', error, this.#options.timeoutMs)
     }
   }
 
@@ -321,6 +342,15 @@ export class SqliteStore implements SessionStore {
     if (data === null) return false
     this.#sql.writeData.run(encodeJson(applyChanges(data, changes)), expiresAt, expiresAt, key)
     return true
+  }
+
+  #takeInTransaction(key: string, field: string, now: number): Json | undefined {
+    const row = this.#sql.load.get(key, now) as SessionRow | undefined
+    const data = row === undefined ? null : decodeData(row.data)
+    if (data === null || !Object.hasOwn(data, field)) return undefined
+    const value = data[field] as Json
+    this.#sql.setData.run(encodeJson(applyChanges(data, { clear: false, set: {}, remove: [field] })), key)
+    return value
   }
 
   #renewInTransaction(key: string, changes: ChangeSet, expiresAt: number, now: number): string | Missing {
