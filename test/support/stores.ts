@@ -1,8 +1,9 @@
 import { StoreError } from '../../src/core/errors.js'
+import type { Json } from '../../src/core/json.js'
 import type { ChangeSet, Missing, RevokeSelection, SessionRecord, SessionStore, UserSessionEntry } from '../../src/core/store.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
 
-export type StoreMethod = 'load' | 'create' | 'apply' | 'renew' | 'touch' | 'delete' | 'listByUser' | 'revokeByUser'
+export type StoreMethod = 'load' | 'create' | 'apply' | 'renew' | 'touch' | 'delete' | 'take' | 'listByUser' | 'revokeByUser'
 
 /** One store call that settled. */
 export interface StoreEvent {
@@ -12,7 +13,7 @@ export interface StoreEvent {
   failed: boolean
 }
 
-const WRITES = new Set<StoreMethod>(['create', 'apply', 'renew', 'touch', 'delete'])
+const WRITES = new Set<StoreMethod>(['create', 'apply', 'renew', 'touch', 'delete', 'take'])
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
@@ -24,7 +25,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  */
 export class InstrumentedStore implements SessionStore {
   /** Calls started, per method. */
-  readonly calls: Record<StoreMethod, number> = { load: 0, create: 0, apply: 0, renew: 0, touch: 0, delete: 0, listByUser: 0, revokeByUser: 0 }
+  readonly calls: Record<StoreMethod, number> = { load: 0, create: 0, apply: 0, renew: 0, touch: 0, delete: 0, take: 0, listByUser: 0, revokeByUser: 0 }
   /** Calls settled, in order. */
   readonly events: StoreEvent[] = []
   /** Calls started and not yet settled. */
@@ -38,12 +39,15 @@ export class InstrumentedStore implements SessionStore {
   writeDelayMs = 0
   readonly #gates = new Map<StoreMethod, Promise<void>>()
 
+  /** Present when the inner store takes one key atomically. */
+  readonly take?: (id: string, key: string) => Promise<Json | undefined>
   /** Present when the inner store lists and revokes by user. */
   readonly listByUser?: (userId: string) => Promise<UserSessionEntry[]>
   readonly revokeByUser?: (userId: string, selection: RevokeSelection) => Promise<number | null>
 
   constructor(readonly inner: SessionStore = new MemoryStore()) {
-    const { listByUser, revokeByUser } = inner
+    const { listByUser, revokeByUser, take } = inner
+    if (take !== undefined) this.take = (id, key) => this.#run('take', () => take.call(inner, id, key))
     if (listByUser !== undefined) this.listByUser = (userId) => this.#run('listByUser', () => listByUser.call(inner, userId))
     if (revokeByUser !== undefined) this.revokeByUser = (userId, selection) => this.#run('revokeByUser', () => revokeByUser.call(inner, userId, selection))
   }
