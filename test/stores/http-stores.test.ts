@@ -2,7 +2,8 @@
 // every store: different keys changed by overlapping requests both land; the same key is last
 // writer wins; a purge wins against a slow request that loaded before it, under the old id or a
 // new one; renew deletes the old record; a request renewed away leaves the cookie alone; a login
-// after the record expired works at once; a lowered absolute timeout ends existing sessions.
+// after the record expired works at once; a lowered absolute timeout ends existing sessions; a flash
+// message is delivered once when two requests race for it (the cookie store: the documented limit).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,6 +14,7 @@ import { sessions } from '../../src/adapters/hono/index.js'
 import type { SessionOptions } from '../../src/core/options.js'
 import type { SessionStore } from '../../src/core/store.js'
 import { generateKey } from '../../src/crypto/keys.js'
+import { CookieStore } from '../../src/stores/cookie/index.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
 import { PostgresStore } from '../../src/stores/postgres/index.js'
 import { RedisStore } from '../../src/stores/redis/index.js'
@@ -134,9 +136,89 @@ function app(store: SessionStore, gates: Map<string, Gate>, options: Partial<Ses
     return c.text('renewed')
   })
   hono.get('/entries', async (c) => c.json(await c.get('session').entries()))
+  // Post, redirect, get: the flash is left on the POST and read on the page the redirect leads to.
+  hono.post('/flash/:value', (c) => {
+    c.get('session').flash('notice', c.req.param('value'))
+    return c.redirect('/notice', 303)
+  })
+  // Loads the session, waits at the named gate if any (so that requests overlap), then takes the flash.
+  hono.get('/notice', async (c) => {
+    const session = c.get('session')
+    await session.entries()
+    const held = gates.get(c.req.query('gate') ?? '')
+    if (held) await held.pass()
+    const notice = (await session.takeFlash('notice')) ?? null
+    if (c.req.query('reflash') !== undefined) session.reflash()
+    return c.json({ notice })
+  })
   hono.get('/devices', async (c) => c.json(await c.get('session').listUserSessions()))
   hono.post('/sign-out-others', async (c) => c.json(await c.get('session').revokeOtherUserSessions()))
   return hono
+}
+
+const withCookieStore: StoreUnderTest[] = [...storesUnderTest, { name: 'cookie', make: async () => new CookieStore() }]
+
+for (const underTest of withCookieStore) {
+  describe(`${underTest.name} store over HTTP: flash messages`, () => {
+    let server: RunningApp
+    // Every store but the cookie store keeps server state and takes a flash atomically.
+    const serverSide = underTest.name !== 'cookie'
+    const gates = new Map<string, Gate>()
+    beforeAll(async () => {
+      server = await overHttp(app(await underTest.make(), gates).fetch)
+    })
+    afterAll(async () => server.close())
+
+    const send = (method: string, path: string, cookie?: string): Promise<Response> =>
+      server.fetch(new Request(`http://localhost${path}`, { method, headers: cookie ? { cookie } : {} }))
+    const notice = async (response: Response): Promise<string | null> => ((await response.json()) as { notice: string | null }).notice
+    /** The cookie to send next: the response's, when it set one. */
+    const next = (response: Response, cookie: string): string => (sessionCookie(response) === undefined ? cookie : cookieHeader(response))
+
+    it('a flash left before a redirect is read once on the page it leads to', async () => {
+      const posted = await send('POST', '/flash/saved')
+      expect(posted.status).toBe(303)
+      expect(posted.headers.get('location')).toBe('/notice')
+      const cookie = cookieHeader(posted)
+      const shown = await send('GET', '/notice', cookie)
+      expect(await notice(shown)).toBe('saved')
+      expect(await notice(await send('GET', '/notice', next(shown, cookie)))).toBeNull()
+    })
+
+    it(
+      serverSide ? 'two requests racing for one flash, both loaded before either took it: exactly one gets it' : 'two requests racing for one flash with the same cookie: both get it (the cookie store keeps no server state)',
+      async () => {
+        const cookie = cookieHeader(await send('POST', '/flash/once'))
+        const held = [gate(), gate()]
+        held.forEach((stop, i) => gates.set(`race-${underTest.name}-${i}`, stop))
+        const racing = held.map((_, i) => send('GET', `/notice?gate=race-${underTest.name}-${i}`, cookie))
+        await Promise.all(held.map((stop) => stop.reached))
+        for (const stop of held) stop.open()
+        const notices = await Promise.all(racing.map(async (response) => notice(await response)))
+        expect(notices.sort()).toEqual(serverSide ? [null, 'once'] : ['once', 'once'])
+      },
+    )
+
+    it("a request in flight when a flash is left does not lose it with its own commit; reflash keeps it one more request", async () => {
+      let cookie = cookieHeader(await send('POST', '/set/user/ada'))
+      const slow = gate()
+      gates.set(`slow-${underTest.name}`, slow)
+      const pending = send('POST', `/set/color/red?gate=slow-${underTest.name}`, cookie)
+      await slow.reached
+      const flashed = await send('POST', '/flash/meanwhile', cookie)
+      slow.open()
+      const late = await pending
+      expect(late.status).toBe(200)
+      // The cookie store's value is the record: the later cookie wins whole, so the flash goes with the earlier one.
+      cookie = serverSide ? cookie : next(flashed, cookie)
+      const kept = await send('GET', '/notice?reflash', cookie)
+      expect(await notice(kept)).toBe('meanwhile')
+      cookie = next(kept, cookie)
+      const shown = await send('GET', '/notice', cookie)
+      expect(await notice(shown)).toBe('meanwhile')
+      expect(await notice(await send('GET', '/notice', next(shown, cookie)))).toBeNull()
+    })
+  })
 }
 
 for (const underTest of storesUnderTest) {
