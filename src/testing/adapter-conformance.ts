@@ -206,7 +206,8 @@ const complexRoutes: AppRoute[] = [
  * signed mode against every store given, plus cloakroom's own response rules (no cookie for an
  * untouched session, exact attributes, a forged cookie gets a fresh session, renew kills the old
  * id, purge sends the removal cookie, a store failure is an empty 500, redirects carry the cookie,
- * the final status decides what a thrown error commits, and a purge is never dropped).
+ * the final status decides what a thrown error commits, and a purge is never dropped), and flash
+ * messages (read once after a redirect, `reflash`).
  * Third-party adapters can run it too.
  *
  * @example
@@ -586,6 +587,62 @@ export function defineAdapterConformance({ test, harness, stores, makeKey }: Ada
             assert.equal(await (await app.fetch(request('/sign-out-others', { method: 'POST', cookie: phone }))).json(), 1)
             assert.deepEqual(await (await app.fetch(request('/whoami', { cookie: laptop }))).json(), { userId: null })
             assert.deepEqual(await (await app.fetch(request('/whoami', { cookie: phone }))).json(), { userId: 'ferris' })
+          })
+        })
+      })
+    }
+
+    for (const factory of stores) {
+      describe(`${factory.name} store: flash messages through the adapter`, () => {
+        const routes: AppRoute[] = [
+          { method: 'POST', path: '/save', handler: (session) => (session.flash('notice', 'Saved'), { redirect: '/show' }) },
+          { method: 'GET', path: '/show', handler: async (session) => ({ json: { notice: (await session.takeFlash('notice')) ?? null } }) },
+          {
+            method: 'GET',
+            path: '/show-and-keep',
+            handler: async (session) => {
+              const notice = (await session.takeFlash('notice')) ?? null
+              session.reflash()
+              return { json: { notice } }
+            },
+          },
+          { method: 'GET', path: '/data', handler: async (session) => ({ json: (await session.entries()) as Json }) },
+          { method: 'POST', path: '/save-then-503', handler: (session) => (session.flash('notice', 'lost'), { status: 503, text: 'unavailable' }) },
+        ]
+        const noticeOf = async (response: Response): Promise<Json> => ((await response.json()) as { notice: Json }).notice
+        /** The cookie to send next: the response's, when it set one. */
+        const next = (response: Response, cookie: SetCookie): SetCookie => cookieNamed(response, 'id') ?? cookie
+
+        it('post, redirect, get: the flash is read once on the page the redirect leads to, and never shows in the data', async () => {
+          await withApp({ store: await factory.make() }, routes, async (app) => {
+            const posted = await app.fetch(request('/save', { method: 'POST' }))
+            assert.equal(posted.status, 302)
+            const cookie = mustCookie(posted, 'id')
+            assert.deepEqual(await (await app.fetch(request('/data', { cookie }))).json(), {})
+            const shown = await app.fetch(request('/show', { cookie }))
+            assert.equal(await noticeOf(shown), 'Saved')
+            assert.match(shown.headers.get('vary') ?? '', /cookie/i)
+            assert.equal(await noticeOf(await app.fetch(request('/show', { cookie: next(shown, cookie) }))), null)
+          })
+        })
+
+        it('reflash keeps the flash for one more request', async () => {
+          await withApp({ store: await factory.make() }, routes, async (app) => {
+            let cookie = mustCookie(await app.fetch(request('/save', { method: 'POST' })), 'id')
+            const kept = await app.fetch(request('/show-and-keep', { cookie }))
+            assert.equal(await noticeOf(kept), 'Saved')
+            cookie = next(kept, cookie)
+            const shown = await app.fetch(request('/show', { cookie }))
+            assert.equal(await noticeOf(shown), 'Saved')
+            assert.equal(await noticeOf(await app.fetch(request('/show', { cookie: next(shown, cookie) }))), null)
+          })
+        })
+
+        it('a flash left on a response of 500 or more is not committed', async () => {
+          await withApp({ store: await factory.make() }, routes, async (app) => {
+            const response = await app.fetch(request('/save-then-503', { method: 'POST' }))
+            assert.equal(response.status, 503)
+            assert.deepEqual(response.headers.getSetCookie(), [])
           })
         })
       })
