@@ -27,7 +27,141 @@ declare module '../../src/index.js' {
   interface Register { data: { counter?: number; at: Date; seen?: Map<string, number> } }
 }
 `
+const REGISTER_FLASH = `${HELPERS}
+declare module '../../src/core/register.js' {
+  interface Register {
+    data: { counter?: number }
+    flash: { notice: string; error: { field: string; message: string } }
+  }
+}
+`
+const REGISTER_FLASH_NOT_JSON = `${HELPERS}
+declare module '../../src/core/register.js' {
+  interface Register {
+    data: { counter?: number }
+    flash: { notice: string; at: Date }
+  }
+}
+`
 const fixtures: { name: string; source: string; register?: string }[] = [
+  {
+    name: "Flash messages typed through Register's flash, on every adapter",
+    source: `${REGISTER_FLASH}
+import express from 'express'
+import Fastify from 'fastify'
+import Koa from 'koa'
+import { Hono } from 'hono'
+import { sessions as expressSessions } from '../../src/adapters/express/index.js'
+import { sessions as fastifySessions } from '../../src/adapters/fastify/index.js'
+import { sessions as honoSessions } from '../../src/adapters/hono/index.js'
+import { sessions as koaSessions } from '../../src/adapters/koa/index.js'
+import { withSessions } from '../../src/adapters/node/index.js'
+import { createSessionManager } from '../../src/create.js'
+const app = express()
+app.use(expressSessions(options))
+app.get('/', async (req, res) => {
+  req.session.flash('notice', 'Saved')
+  req.session.flash('error', { field: 'name', message: 'required' })
+  req.session.flash('notice', 1) // ✗
+  req.session.flash('nope', 'x') // ✗
+  req.session.flash('error', { field: 'name' }) // ✗
+  const notice = await req.session.takeFlash('notice')
+  expectType<Equal<typeof notice, string | undefined>>()
+  await req.session.takeFlash('nope') // ✗
+  req.session.reflash()
+  res.end()
+})
+const fastify = Fastify()
+await fastify.register(fastifySessions, options)
+fastify.get('/', async (request) => {
+  const error = await request.session.takeFlash('error')
+  expectType<Equal<typeof error, { field: string; message: string } | undefined>>()
+  request.session.flash('notice', null) // ✗
+  return 'ok'
+})
+const koa = new Koa()
+koa.use(koaSessions(options))
+koa.use(async (ctx) => {
+  ctx.session.flash('notice', 'ok')
+  ctx.state.session.flash('counter', 1) // ✗
+})
+const hono = new Hono()
+hono.use(honoSessions(options))
+hono.get('/', async (c) => {
+  c.get('session').flash('notice', 'ok')
+  c.get('session').flash('notice', ['ok']) // ✗
+  return c.text('ok')
+})
+export const listener = withSessions(options, async (_req, res, session) => {
+  await session.takeFlash('counter') // ✗
+  res.end()
+})
+export const handled = createSessionManager(options).handle(new Request('http://x/'), async (session) => {
+  session.flash('notice', 'ok')
+  session.flash('notice', undefined) // ✗
+  return new Response()
+})
+`,
+  },
+  {
+    name: "A Register whose flash holds a Date: every flash call fails, data calls compile",
+    source: `${REGISTER_FLASH_NOT_JSON}
+import { createSessionManager } from '../../src/create.js'
+export const handled = createSessionManager(options).handle(new Request('http://x/'), async (session) => {
+  session.insert('counter', 1)
+  session.flash('notice', 'ok') // ✗
+  await session.takeFlash('at') // ✗
+  return new Response()
+})
+`,
+  },
+  {
+    name: 'Per-app flash messages (createSessionManager<Data, Flash>, sessions<Data, Flash>, getSession<Data, Flash>, withSessions<Data, Flash>)',
+    source: `${HELPERS}
+import express from 'express'
+import { Hono } from 'hono'
+import { getSession as expressSession } from '../../src/adapters/express/index.js'
+import { getSession as fastifySession } from '../../src/adapters/fastify/index.js'
+import { getSession as honoSession, sessions as honoSessions, type SessionEnv } from '../../src/adapters/hono/index.js'
+import { getSession as koaSession } from '../../src/adapters/koa/index.js'
+import { withSessions } from '../../src/adapters/node/index.js'
+import { createSessionManager } from '../../src/create.js'
+type Data = { counter?: number }
+type Flash = { notice: string }
+export const handled = createSessionManager<Data, Flash>(options).handle(new Request('http://x/'), async (session) => {
+  const notice = await session.takeFlash('notice')
+  expectType<Equal<typeof notice, string | undefined>>()
+  session.flash('notice', 1) // ✗
+  session.flash('alert', 'x') // ✗
+  return new Response()
+})
+createSessionManager<Data, { at: Date }>(options) // ✗
+createSessionManager<Data, { seen: Set<string> }>(options) // ✗
+// Without a flash type, any key and any JSON value.
+export const untyped = createSessionManager<Data>(options).handle(new Request('http://x/'), async (session) => {
+  session.flash('anything', { n: [1, 'two', null] })
+  session.flash('when', new Date()) // ✗
+  return new Response()
+})
+const hono = new Hono<SessionEnv<Data, Flash>>()
+hono.use(honoSessions<Data, Flash>(options))
+hono.get('/', async (c) => {
+  c.get('session').flash('notice', 1) // ✗
+  honoSession<Data, Flash>(c).flash('nope', 'x') // ✗
+  return c.text('ok')
+})
+express().get('/', (req, res) => {
+  expressSession<Data, Flash>(req).flash('notice', false) // ✗
+  res.end()
+})
+export const fromFastify = (request: Parameters<typeof fastifySession>[0]) => fastifySession<Data, Flash>(request).takeFlash('nope') // ✗
+export const fromKoa = (ctx: Parameters<typeof koaSession>[0]) => koaSession<Data, Flash>(ctx).takeFlash('notice')
+export const listener = withSessions<Data, Flash>(options, async (_req, res, session) => {
+  session.flash('notice', 2) // ✗
+  res.end()
+})
+`,
+  },
   {
     name: 'Express req.session and the node:http handler session',
     source: `${REGISTER}

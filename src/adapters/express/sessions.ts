@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import type { RegisteredData } from '../../core/register.js'
+import type { RegisteredData, RegisteredFlash } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
 import { readsRequest, type SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
@@ -101,10 +101,10 @@ function webRequestOf(req: Request): globalThis.Request {
  * }
  * ```
  */
-export function getSession<Data extends JsonShape<Data> = RegisteredData>(req: Request): Session<Data> {
+export function getSession<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash>(req: Request): Session<Data, Flash> {
   const session = attachedSession(req)
   if (session === undefined) {
     throw new Error('cloakroom: no session on this request; mount app.use(sessions(options)) before this route')
   }
-  return session as Session<Data>
+  return session as unknown as Session<Data, Flash>
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify'
 import { ConfigError } from '../../core/errors.js'
-import type { RegisteredData } from '../../core/register.js'
+import type { RegisteredData, RegisteredFlash } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
 import { readsRequest, type SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
@@ -134,10 +134,12 @@ meta[Symbol.for('plugin-meta')] = { name: 'cloakroom', fastify: '5.x' }
  * })
  * ```
  */
-export function getSession<Data extends JsonShape<Data> = RegisteredData>(request: FastifyRequest): Session<Data> {
+export function getSession<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash>(
+  request: FastifyRequest,
+): Session<Data, Flash> {
   const session = (request as { session?: Session<RegisteredData> | null }).session
   if (session === undefined || session === null) {
     throw new Error('cloakroom: no session on this request; register app.register(sessions, options) in this route\'s scope or a parent scope')
   }
-  return session as unknown as Session<Data>
+  return session as unknown as Session<Data, Flash>
 }

@@ -1,20 +1,21 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { commitPurgeOnly } from '../../core/commit-rule.js'
 import { commitToResponse } from '../../core/response-headers.js'
-import type { RegisteredData } from '../../core/register.js'
+import type { RegisteredData, RegisteredFlash } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
 import type { SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
 import type { JsonShape } from '../../core/json.js'
 
 /** The context variables the middleware sets: `c.get('session')`. */
-export interface SessionVariables<Data extends JsonShape<Data> = RegisteredData> {
-  session: Session<Data>
+export interface SessionVariables<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash> {
+  session: Session<Data, Flash>
 }
 
 /**
- * The Hono environment of an app whose sessions hold `Data`: `c.get('session')` is then a
- * `Session<Data>` in every handler, without declaring `Register` for the whole program.
+ * The Hono environment of an app whose sessions hold `Data` (and flash messages `Flash`):
+ * `c.get('session')` is then a `Session<Data, Flash>` in every handler, without declaring
+ * `Register` for the whole program.
  *
  * @example
  * ```ts
@@ -24,8 +25,8 @@ export interface SessionVariables<Data extends JsonShape<Data> = RegisteredData>
  * app.get('/', async (c) => c.text(String((await c.get('session').get('counter')) ?? 0)))
  * ```
  */
-export interface SessionEnv<Data extends JsonShape<Data> = RegisteredData> {
-  Variables: SessionVariables<Data>
+export interface SessionEnv<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash> {
+  Variables: SessionVariables<Data, Flash>
 }
 
 declare module 'hono' {
@@ -60,11 +61,13 @@ declare module 'hono' {
  * })
  * ```
  */
-export function sessions<Data extends JsonShape<Data> = RegisteredData>(options: SessionOptions<Data>): MiddlewareHandler<SessionEnv<Data>> {
+export function sessions<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash>(
+  options: SessionOptions<Data>,
+): MiddlewareHandler<SessionEnv<Data, Flash>> {
   const manager = createSessionManager<Data>(options)
   return async function cloakroomSessions(c, next) {
     const session = manager.begin(cookieHeaderOf(c))
-    c.set('session', session)
+    c.set('session', session as unknown as Session<Data, Flash>)
     try {
       await next()
     } catch (error) {
@@ -115,8 +118,8 @@ function cookieHeaderOf(c: Context): string | undefined {
  * if (!(await session.has('userId'))) return c.redirect('/login')
  * ```
  */
-export function getSession<Data extends JsonShape<Data> = RegisteredData>(c: Context): Session<Data> {
-  const session = c.get('session') as Session<Data> | undefined
+export function getSession<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash>(c: Context): Session<Data, Flash> {
+  const session = c.get('session') as Session<Data, Flash> | undefined
   if (session === undefined) throw new Error('cloakroom: no session on this context; mount app.use(sessions(options)) before this route')
   return session
 }

@@ -1,5 +1,5 @@
 import type { DefaultContext, DefaultState, ExtendableContext, Middleware } from 'koa'
-import type { RegisteredData } from '../../core/register.js'
+import type { RegisteredData, RegisteredFlash } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
 import { readsRequest, type SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
@@ -101,8 +101,10 @@ export function sessions<StateT = DefaultState, ContextT = DefaultContext>(optio
  * })
  * ```
  */
-export function getSession<Data extends JsonShape<Data> = RegisteredData>(ctx: ExtendableContext & { state: unknown }): Session<Data> {
+export function getSession<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash>(
+  ctx: ExtendableContext & { state: unknown },
+): Session<Data, Flash> {
   const session = (ctx.state as { session?: Session<RegisteredData> } | undefined)?.session
   if (session === undefined) throw new Error('cloakroom: no session on this context; mount app.use(sessions(options)) before this middleware')
-  return session as unknown as Session<Data>
+  return session as unknown as Session<Data, Flash>
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { sessionFailure } from '../../core/manager.js'
-import type { RegisteredData } from '../../core/register.js'
+import type { RegisteredData, RegisteredFlash } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
 import { readsRequest, type SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
@@ -10,10 +10,10 @@ import { attachedSession, attachSession, cookieHeaderOf, toWebRequest } from '..
 import type { JsonShape } from '../../core/json.js'
 
 /** A request handler that also receives the request's session. It may be sync or async. */
-export type SessionRequestHandler<Data extends JsonShape<Data> = RegisteredData> = (
+export type SessionRequestHandler<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash> = (
   req: IncomingMessage,
   res: ServerResponse,
-  session: Session<Data>,
+  session: Session<Data, Flash>,
 ) => void | Promise<void>
 
 /** {@link SessionOptions} plus what only the node:http adapter needs. */
@@ -63,9 +63,9 @@ function reportToConsole(error: unknown, req: IncomingMessage): void {
  * server.listen(3000)
  * ```
  */
-export function withSessions<Data extends JsonShape<Data> = RegisteredData>(
+export function withSessions<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash>(
   options: NodeSessionOptions<Data>,
-  handler: SessionRequestHandler<Data>,
+  handler: SessionRequestHandler<Data, Flash>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { onHandlerError = reportToConsole, ...sessionOptions } = options
   const manager = createSessionManager<Data>(sessionOptions)
@@ -103,7 +103,7 @@ export function withSessions<Data extends JsonShape<Data> = RegisteredData>(
 
     let result: void | Promise<void>
     try {
-      result = handler(req, res, session)
+      result = handler(req, res, session as unknown as Session<Data, Flash>)
     } catch (error) {
       failed(error)
       return
@@ -125,10 +125,12 @@ export function withSessions<Data extends JsonShape<Data> = RegisteredData>(
  * }
  * ```
  */
-export function getSession<Data extends JsonShape<Data> = RegisteredData>(req: IncomingMessage): Session<Data> {
+export function getSession<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash>(
+  req: IncomingMessage,
+): Session<Data, Flash> {
   const session = attachedSession(req)
   if (session === undefined) {
     throw new Error('cloakroom: no session on this request; serve it through withSessions(options, handler)')
   }
-  return session as Session<Data>
+  return session as Session<Data, Flash>
 }
