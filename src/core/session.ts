@@ -215,6 +215,22 @@ export interface CommitView {
   advance(revision: number, cookie: { readonly value: string } | null | undefined): void
 }
 
+/** What one request knows of its flash messages. */
+interface FlashState {
+  /** The flashes as the request sees them, by their own key, once loaded; `undefined` for none. */
+  view: Record<string, Json> | undefined
+  /** The flashes the request took, for `reflash()`. */
+  taken: Map<string, Json> | undefined
+  /** `reflash()` was called: later takes leave their flash in place. */
+  reflashed: boolean
+  /** `flash()` was called: its keys are in the change set, and kept out of the data view at load. */
+  written: boolean
+}
+
+function newFlashState(): FlashState {
+  return { view: undefined, taken: undefined, reflashed: false, written: false }
+}
+
 function emptyChanges(): ChangeSet {
   return { clear: false, set: {}, remove: [] }
 }
@@ -257,14 +273,8 @@ class SessionState implements CommitView {
   invalidRecord: readonly { readonly message: string }[] | undefined
   /** The {@link revision} of the last `renew()`. */
   renewedAt = 0
-  /** The flash messages as this request sees them, by their own key, once `loaded`; `undefined` for none. */
-  flashes: Record<string, Json> | undefined
-  /** The flashes this request took, for `reflash()`. */
-  taken: Map<string, Json> | undefined
-  /** `reflash()` was called: later takes leave their flash in place. */
-  reflashed = false
-  /** `flash()` was called (its keys are then in the change set, and out of the data view at load). */
-  flashWritten = false
+  /** The request's flash messages; `undefined` until it meets one (a session without flashes pays nothing). */
+  flash: FlashState | undefined
   #inFlight: Promise<unknown>[] | undefined
   #opened: OpenedCookie | null | Promise<OpenedCookie | null> | undefined
   #loading: Promise<void> | undefined
@@ -413,30 +423,32 @@ class SessionState implements CommitView {
     this.data = applyChanges(this.base, this.changes)
     // The migration writes the version with the data; reads never see it.
     if (rules?.version !== undefined) delete this.data[VERSION_KEY]
-    if (split !== undefined || this.flashWritten) this.#viewFlashes(split?.flashes)
+    if (split !== undefined || this.flash?.written === true) this.#viewFlashes(split?.flashes)
     this.loaded = true
   }
 
   /** The flashes as this request sees them: the stored ones under its writes, its own flashes out of the data view. */
   #viewFlashes(stored: Record<string, Json> | undefined): void {
     const { changes } = this
+    const flash = (this.flash ??= newFlashState())
     let flashes = changes.clear ? undefined : stored
     for (const key of changes.remove) if (flashes !== undefined && key.startsWith(FLASH_PREFIX)) delete flashes[key.slice(FLASH_PREFIX.length)]
-    if (this.flashWritten) {
+    if (flash.written) {
       for (const key of Object.keys(changes.set)) {
         if (!key.startsWith(FLASH_PREFIX)) continue
         defineOwn((flashes ??= {}), key.slice(FLASH_PREFIX.length), changes.set[key] as Json)
         delete this.data[key]
       }
     }
-    this.flashes = flashes
+    flash.view = flashes
   }
 
   /** Records a flash message in the change set (and in the loaded view). */
   setFlash(key: string, value: Json): void {
     defineOwn(this.changes.set, FLASH_PREFIX + key, value)
-    this.flashWritten = true
-    if (this.loaded) defineOwn((this.flashes ??= {}), key, value)
+    const flash = (this.flash ??= newFlashState())
+    flash.written = true
+    if (this.loaded) defineOwn((flash.view ??= {}), key, value)
     this.markChanged()
   }
 
@@ -447,10 +459,11 @@ class SessionState implements CommitView {
    */
   async takeFlash(key: string): Promise<Json | undefined> {
     await this.load()
-    const flashes = this.flashes
-    if (this.status === SessionStatus.Purged || flashes === undefined || !Object.hasOwn(flashes, key)) return undefined
+    const flash = this.flash
+    const flashes = flash?.view
+    if (this.status === SessionStatus.Purged || flash === undefined || flashes === undefined || !Object.hasOwn(flashes, key)) return undefined
     const value = flashes[key] as Json
-    if (this.reflashed) return value
+    if (flash.reflashed) return value
     delete flashes[key]
     const field = FLASH_PREFIX + key
     const { changes } = this
@@ -466,7 +479,7 @@ class SessionState implements CommitView {
       return undefined
     }
     const delivered = taking === null ? value : (taking.value as Json)
-    ;(this.taken ??= new Map()).set(key, delivered)
+    ;(flash.taken ??= new Map()).set(key, delivered)
     this.markChanged()
     return delivered
   }
@@ -618,7 +631,7 @@ export class SessionHandle<Data extends JsonShape<Data> = RegisteredData, Flash 
     if (state.status === SessionStatus.Purged) return
     state.changes = { clear: true, set: {}, remove: [] }
     state.data = {}
-    state.flashes = undefined
+    if (state.flash !== undefined) state.flash.view = undefined
     state.forgetInvalid()
     state.markChanged()
   }
@@ -630,8 +643,7 @@ export class SessionHandle<Data extends JsonShape<Data> = RegisteredData, Flash 
     state.status = SessionStatus.Purged
     state.changes = emptyChanges()
     state.data = {}
-    state.flashes = undefined
-    state.taken = undefined
+    state.flash = undefined
     state.forgetInvalid()
     state.loaded = true
   }
@@ -662,9 +674,11 @@ export class SessionHandle<Data extends JsonShape<Data> = RegisteredData, Flash 
     const state = this.#state
     state.writable('reflash')
     if (state.status === SessionStatus.Purged) return
-    state.reflashed = true
-    for (const [key, value] of state.taken ?? []) state.setFlash(key, value)
-    state.taken = undefined
+    const flash = (state.flash ??= newFlashState())
+    flash.reflashed = true
+    const taken = flash.taken
+    flash.taken = undefined
+    for (const [key, value] of taken ?? []) state.setFlash(key, value)
   }
 
   async listUserSessions(): Promise<UserSession[]> {
