@@ -30,14 +30,13 @@ export function refuseFlashKey(key: string): void {
 }
 
 /**
- * Splits the flash keys out of a stored record's data: the data without them and the flashes by
- * their own key, or `undefined` when the data holds none. Without flashes nothing is allocated and
- * `data` itself is returned; with some, `data` is copied, never changed (a store may hand back an
- * object it keeps).
+ * Splits the flash keys out of a stored record's data (for the data rules, which must not see them):
+ * the data without them and the flash keys with their values, or `undefined` when the data holds
+ * none. `data` is copied, never changed (a store may hand back an object it keeps).
  *
  * @example
  * ```ts
- * splitFlashes({ a: 1, '~flash:notice': 'Saved' }) // { data: { a: 1 }, flashes: { notice: 'Saved' } }
+ * splitFlashes({ a: 1, '~flash:notice': 'Saved' }) // { data: { a: 1 }, flashes: { '~flash:notice': 'Saved' } }
  * ```
  */
 export function splitFlashes(data: Record<string, Json>): { data: Record<string, Json>; flashes: Record<string, Json> } | undefined {
@@ -51,9 +50,19 @@ export function splitFlashes(data: Record<string, Json>): { data: Record<string,
   if (!found) return undefined
   const rest: Record<string, Json> = {}
   const flashes: Record<string, Json> = {}
-  for (const key of Object.keys(data)) {
-    if (isFlashKey(key)) defineOwn(flashes, key.slice(FLASH_PREFIX.length), data[key] as Json)
-    else defineOwn(rest, key, data[key] as Json)
-  }
+  for (const key of Object.keys(data)) defineOwn(isFlashKey(key) ? flashes : rest, key, data[key] as Json)
   return { data: rest, flashes }
+}
+
+/**
+ * Removes the flash keys from a copy of the data (what `entries()` hands out), in place.
+ *
+ * @example
+ * ```ts
+ * withoutFlashes({ a: 1, '~flash:notice': 'Saved' }) // { a: 1 }
+ * ```
+ */
+export function withoutFlashes(copy: Record<string, Json>): Record<string, Json> {
+  for (const key in copy) if (isFlashKey(key)) delete copy[key]
+  return copy
 }

@@ -1,7 +1,7 @@
 import { applyChanges } from './change-set.js'
 import { VERSION_KEY, type DataRules } from './data-rules.js'
 import { ConfigError, SessionCommittedError, SessionSchemaError, SessionValueError, StoreError, type CloakroomError } from './errors.js'
-import { FLASH_PREFIX, refuseFlashKey, splitFlashes } from './flash.js'
+import { FLASH_PREFIX, isFlashKey, refuseFlashKey, splitFlashes, withoutFlashes } from './flash.js'
 import { defineOwn, toJsonValue } from './json-value.js'
 import type { Json, JsonShape } from './json.js'
 import type { Logger } from './logger.js'
@@ -215,20 +215,12 @@ export interface CommitView {
   advance(revision: number, cookie: { readonly value: string } | null | undefined): void
 }
 
-/** What one request knows of its flash messages. */
+/** What one request did with its flash messages (the flashes themselves are data under their reserved keys). */
 interface FlashState {
-  /** The flashes as the request sees them, by their own key, once loaded; `undefined` for none. */
-  view: Record<string, Json> | undefined
-  /** The flashes the request took, for `reflash()`. */
+  /** The flashes the request took, by their own key, for `reflash()`. */
   taken: Map<string, Json> | undefined
   /** `reflash()` was called: later takes leave their flash in place. */
   reflashed: boolean
-  /** `flash()` was called: its keys are in the change set, and kept out of the data view at load. */
-  written: boolean
-}
-
-function newFlashState(): FlashState {
-  return { view: undefined, taken: undefined, reflashed: false, written: false }
 }
 
 function emptyChanges(): ChangeSet {
@@ -273,7 +265,7 @@ class SessionState implements CommitView {
   invalidRecord: readonly { readonly message: string }[] | undefined
   /** The {@link revision} of the last `renew()`. */
   renewedAt = 0
-  /** The request's flash messages; `undefined` until it meets one (a session without flashes pays nothing). */
+  /** What the request did with flash messages; `undefined` until it takes or reflashes one. */
   flash: FlashState | undefined
   #inFlight: Promise<unknown>[] | undefined
   #opened: OpenedCookie | null | Promise<OpenedCookie | null> | undefined
@@ -409,47 +401,28 @@ class SessionState implements CommitView {
     }
     if (this.loaded) return // purged while loading: the purge decides
     const rules = this.backend.dataRules
-    // Flashes are set apart before the data rules run: schema, migrate and reads see the data alone.
-    const split = record === null ? undefined : splitFlashes(record.data)
-    const stored = split?.data ?? record?.data
-    if (stored !== undefined && rules !== undefined) {
-      const read = await readData(stored, rules, (message) => this.backend.logger.warn(message))
+    if (record !== null && rules !== undefined) {
+      // Flashes are set apart while the data rules run: a schema or migrate sees the data alone.
+      const split = splitFlashes(record.data)
+      const read = await readData(split?.data ?? record.data, rules, (message) => this.backend.logger.warn(message))
       if (this.loaded) return
       this.#take(read)
+      if (split !== undefined) this.base = { ...this.base, ...split.flashes }
     } else {
-      this.base = stored ?? {}
+      // Without data rules, flashes stay in the data under their reserved keys: a session without
+      // flashes pays nothing here, and reads hide those keys.
+      this.base = record?.data ?? {}
     }
     this.record = record
     this.data = applyChanges(this.base, this.changes)
     // The migration writes the version with the data; reads never see it.
     if (rules?.version !== undefined) delete this.data[VERSION_KEY]
-    if (split !== undefined || this.flash?.written === true) this.#viewFlashes(split?.flashes)
     this.loaded = true
   }
 
-  /** The flashes as this request sees them: the stored ones under its writes, its own flashes out of the data view. */
-  #viewFlashes(stored: Record<string, Json> | undefined): void {
-    const { changes } = this
-    const flash = (this.flash ??= newFlashState())
-    let flashes = changes.clear ? undefined : stored
-    for (const key of changes.remove) if (flashes !== undefined && key.startsWith(FLASH_PREFIX)) delete flashes[key.slice(FLASH_PREFIX.length)]
-    if (flash.written) {
-      for (const key of Object.keys(changes.set)) {
-        if (!key.startsWith(FLASH_PREFIX)) continue
-        defineOwn((flashes ??= {}), key.slice(FLASH_PREFIX.length), changes.set[key] as Json)
-        delete this.data[key]
-      }
-    }
-    flash.view = flashes
-  }
-
-  /** Records a flash message in the change set (and in the loaded view). */
+  /** Records a flash message: a write of its reserved data key. */
   setFlash(key: string, value: Json): void {
-    defineOwn(this.changes.set, FLASH_PREFIX + key, value)
-    const flash = (this.flash ??= newFlashState())
-    flash.written = true
-    if (this.loaded) defineOwn((flash.view ??= {}), key, value)
-    this.markChanged()
+    this.set(FLASH_PREFIX + key, value)
   }
 
   /**
@@ -459,14 +432,12 @@ class SessionState implements CommitView {
    */
   async takeFlash(key: string): Promise<Json | undefined> {
     await this.load()
-    const flash = this.flash
-    const flashes = flash?.view
-    if (this.status === SessionStatus.Purged || flash === undefined || flashes === undefined || !Object.hasOwn(flashes, key)) return undefined
-    const value = flashes[key] as Json
-    if (flash.reflashed) return value
-    delete flashes[key]
     const field = FLASH_PREFIX + key
-    const { changes } = this
+    const { data, changes } = this
+    if (this.status === SessionStatus.Purged || !Object.hasOwn(data, field)) return undefined
+    const value = data[field] as Json
+    if (this.flash?.reflashed === true) return value
+    delete data[field]
     const own = Object.hasOwn(changes.set, field)
     delete changes.set[field]
     const taking = own ? null : await this.#takeStored(field)
@@ -479,7 +450,7 @@ class SessionState implements CommitView {
       return undefined
     }
     const delivered = taking === null ? value : (taking.value as Json)
-    ;(flash.taken ??= new Map()).set(key, delivered)
+    ;((this.flash ??= { taken: undefined, reflashed: false }).taken ??= new Map()).set(key, delivered)
     this.markChanged()
     return delivered
   }
@@ -564,20 +535,20 @@ export class SessionHandle<Data extends JsonShape<Data> = RegisteredData, Flash 
     const state = this.#state
     await state.load()
     state.checkRead(key)
-    const value = Object.hasOwn(state.data, key) ? state.data[key] : undefined
+    const value = Object.hasOwn(state.data, key) && !isFlashKey(key) ? state.data[key] : undefined
     return schema === undefined || value === undefined ? value : validate(key, value, schema)
   }
 
   async has(key: Key<Data>): Promise<boolean> {
     await this.#state.load()
     this.#state.checkRead(key)
-    return Object.hasOwn(this.#state.data, key)
+    return Object.hasOwn(this.#state.data, key) && !isFlashKey(key)
   }
 
   async entries(): Promise<Readonly<Partial<Data>>> {
     await this.#state.load()
     this.#state.checkReadAll()
-    return SessionHandle.typed(deepFreeze(JSON.parse(JSON.stringify(this.#state.data))))
+    return SessionHandle.typed(deepFreeze(withoutFlashes(JSON.parse(JSON.stringify(this.#state.data)) as Record<string, Json>)))
   }
 
   insert<K extends Key<Data>>(key: K, value: Value<Data, K>): void {
@@ -631,7 +602,6 @@ export class SessionHandle<Data extends JsonShape<Data> = RegisteredData, Flash 
     if (state.status === SessionStatus.Purged) return
     state.changes = { clear: true, set: {}, remove: [] }
     state.data = {}
-    if (state.flash !== undefined) state.flash.view = undefined
     state.forgetInvalid()
     state.markChanged()
   }
@@ -674,7 +644,7 @@ export class SessionHandle<Data extends JsonShape<Data> = RegisteredData, Flash 
     const state = this.#state
     state.writable('reflash')
     if (state.status === SessionStatus.Purged) return
-    const flash = (state.flash ??= newFlashState())
+    const flash = (state.flash ??= { taken: undefined, reflashed: false })
     flash.reflashed = true
     const taken = flash.taken
     flash.taken = undefined
