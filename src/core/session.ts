@@ -407,7 +407,8 @@ class SessionState implements CommitView {
       const read = await readData(split?.data ?? record.data, rules, (message) => this.backend.logger.warn(message))
       if (this.loaded) return
       this.#take(read)
-      if (split !== undefined) this.base = { ...this.base, ...split.flashes }
+      // A record the rules refuse whole is cleared at the next write, flashes included.
+      if (split !== undefined && !this.changes.clear) this.base = { ...this.base, ...split.flashes }
     } else {
       // Without data rules, flashes stay in the data under their reserved keys: a session without
       // flashes pays nothing here, and reads hide those keys.
