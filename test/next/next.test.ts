@@ -337,6 +337,14 @@ describe.skipIf(!installed)('cloakroom/next in a Next.js app (next build, next s
       await waitFor(() => app!.output().includes('sessions.write() changed the session where Next.js cannot set cookies'), 'the error in the server log')
       expect(await counterOf(await http.get('/r/app/counter', cookie))).toEqual({ user_id: 'ferris', counter: 0 })
     })
+
+    it("sessions.write() that only reads, in a server component, renders and commits nothing (even under extendOn 'every-request')", async () => {
+      const cookie = mustCookie(await http.post('/r/every/do_something'))
+      const response = await http.get('/readonly-read', cookie)
+      expect(response.status).toBe(200)
+      expect(await response.text()).toMatch(/counter: <!-- -->1/)
+      expect(cookiesNamed(response, 'id')).toEqual([])
+    })
   })
 
   describe('middleware.ts in the edge runtime (sessions.middleware)', () => {

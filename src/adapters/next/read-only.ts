@@ -17,11 +17,12 @@ export class SessionReadOnlyError extends CloakroomError {
   /** What was called: `session.insert()`, `sessions.write()`, … */
   readonly call: string
 
-  constructor(call: string) {
+  constructor(call: string, options?: { cause?: unknown }) {
     super(
       'SESSION_READ_ONLY',
       `cloakroom: ${call} changed the session where Next.js cannot set cookies (a server component); the change could never reach the browser. ` +
         'Change the session in a server action (await sessions.write(...)) or a route handler (sessions.route(...)), and only read it here (sessions.read()).',
+      options,
     )
     this.call = call
   }

@@ -212,15 +212,22 @@ export function nextSessions<Data extends JsonShape<Data> = RegisteredData>(opti
           throw error
         }
       }
-      if (manager.pending(session)) {
-        // Asked before the store is written: see isReadOnlyJar.
-        if (session.status !== SessionStatus.Unchanged && isReadOnlyJar(cookieJar)) throw new SessionReadOnlyError('sessions.write()')
+      // Asked before the store is written (see isReadOnlyJar). A change that only read, in a server
+      // component, commits nothing: a refresh (extendOn 'every-request') could not be sent there.
+      const readOnly = isReadOnlyJar(cookieJar)
+      if (readOnly && session.status !== SessionStatus.Unchanged) throw new SessionReadOnlyError('sessions.write()')
+      if (!readOnly && manager.pending(session)) {
         const head = new CapturedHead()
         await manager.commit(session, { status, headers: head }, request)
         const failure = actionFailures.get(request)
         // A failed commit is thrown, unless the change itself failed: its error is the one to report.
         if (failure) throw thrown !== undefined && !thrown.answer ? thrown.error : failure
-        for (const line of head.setCookies) cookieJar.set(cookieOfLine(line))
+        try {
+          for (const line of head.setCookies) cookieJar.set(cookieOfLine(line))
+        } catch (error) {
+          // Next.js refused the cookie after all (a page rendering after an action took the jar).
+          throw new SessionReadOnlyError('sessions.write()', { cause: error })
+        }
       }
       if (thrown !== undefined) throw thrown.error
       return result as Awaited<T>
