@@ -90,7 +90,7 @@ export function resolveActix(given: unknown, context: ActixContext): ResolvedAct
     if (context.absoluteTimeout !== undefined && context.absoluteTimeout !== null) {
       throw new ConfigError("absoluteTimeout cannot apply to actix-session's format, which records no creation time; set absoluteTimeout: null (or leave it out) with actixSession")
     }
-    if (store.revokeByUser !== undefined) {
+    if (store.idIsRecord === true && store.revokeByUser !== undefined) {
       throw new ConfigError("a CookieStore revocation list cannot apply to actix-session's cookies, which carry no owner nor creation time; drop the store's revocations option")
     }
   } else if (secrets.length === 0) {
