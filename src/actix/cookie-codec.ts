@@ -2,7 +2,7 @@ import type { OpenedCookie } from '../core/session.js'
 import { PRIVATE_VERSION, SIGNED_VERSION } from '../crypto/format.js'
 import type { ContentSecurity, CookieSealer, MaybePromise, OpenedValue } from '../crypto/types.js'
 import type { ResolvedActix } from './options.js'
-import { ACTIX_ID } from './transition-store.js'
+import { ACTIX_ID, CLOAKROOM_ID } from './transition-store.js'
 import type { ActixCrypto } from './types.js'
 
 /** Whether a cookie value is in cloakroom's own format (`e1.…` or `s1.…`); an actix-session value never is (no `.` in base64). */
@@ -39,9 +39,19 @@ export class ActixCookies {
     return this.#options.write
   }
 
-  /** Whether this value is for this format to open: every value when writing it, actix-shaped values when only reading it. */
+  /** Whether this value is for this format to open (any value not in cloakroom's format). */
   claims(value: string): boolean {
-    return this.#options.write || !isCloakroomValue(value)
+    return !isCloakroomValue(value)
+  }
+
+  /** Whether a cookie value is in the format not written, so that its session moves on this request. */
+  moves(value: string | undefined): boolean {
+    return value !== undefined && value !== '' && isCloakroomValue(value) === this.#options.write
+  }
+
+  /** A cloakroom cookie read while actix-session's format is written: its session moves to that format. */
+  foreign(opened: OpenedCookie | null): OpenedCookie | null {
+    return opened === null || !this.#options.write ? opened : { ...opened, id: CLOAKROOM_ID + opened.id, stale: false, migrate: true }
   }
 
   /**

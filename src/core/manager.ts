@@ -16,7 +16,7 @@ import { VERSION_KEY, type DataRules } from './data-rules.js'
 import { EXPIRED, GONE, RENEWED, type ChangeSet, type Missing, type RevokeSelection, type SessionOwner, type SessionRecord, type UserSessionEntry } from './store.js'
 import { enforceSessionLimit, ownerChange, ownerOfNew, withOwner } from './accounts.js'
 import { actixSeam } from '../actix/manager-seam.js'
-import { isCloakroomValue, type ActixCookies } from '../actix/cookie-codec.js'
+import type { ActixCookies } from '../actix/cookie-codec.js'
 import type { JsonShape } from './json.js'
 
 /** Browsers drop a `Set-Cookie` line longer than this (name, value and attributes). */
@@ -161,7 +161,7 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
       state.status !== SessionStatus.Unchanged ||
       state.read ||
       (this.options.extendOn === 'every-request' && state.cookieValue !== undefined) ||
-      this.#movesFromActix(state.cookieValue)
+      this.#movesFormat(state.cookieValue)
     )
   }
 
@@ -204,9 +204,9 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
     return this.options.logger
   }
 
-  /** Under `actixSession: { write: false }`, whether the request carries an actix-session cookie to move to cloakroom's format. */
-  #movesFromActix(value: string | undefined): boolean {
-    return this.#actix !== undefined && !this.#actix.writes && value !== undefined && value !== '' && !isCloakroomValue(value)
+  /** Under `actixSession`, whether the request carries a cookie in the format not written, whose session moves over. */
+  #movesFormat(value: string | undefined): boolean {
+    return this.#actix !== undefined && this.#actix.moves(value)
   }
 
   get dataRules(): DataRules | undefined {
@@ -311,9 +311,15 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
     if (this.#actix?.claims(value)) return this.#openActix(this.#actix, value)
     // node:crypto answers synchronously: no promise on this path unless the provider needs one.
     const sealer = this.#sealerNow()
-    if (sealer instanceof Promise) return sealer.then((ready) => ready.open(value)).then((opened) => this.#verified(value, opened))
+    if (sealer instanceof Promise) return sealer.then((ready) => ready.open(value)).then((opened) => this.#own(value, opened))
     const opened = sealer.open(value)
-    return opened instanceof Promise ? opened.then((settled) => this.#verified(value, settled)) : this.#verified(value, opened)
+    return opened instanceof Promise ? opened.then((settled) => this.#own(value, settled)) : this.#own(value, opened)
+  }
+
+  /** A cookie in cloakroom's format; under `actixSession` (writing actix-session's format), one to move over. */
+  #own(value: string, opened: OpenedValue | null): OpenedCookie | null {
+    const verified = this.#verified(value, opened)
+    return this.#actix === undefined ? verified : this.#actix.foreign(verified)
   }
 
   #openActix(actix: ActixCookies, value: string): OpenedCookie | null | Promise<OpenedCookie | null> {

@@ -188,6 +188,29 @@ describe('actixSession: { write: false } moves actix-session cookies to cloakroo
   })
 })
 
+describe("actixSession writing actix-session's format moves cloakroom's own cookies over", () => {
+  it('a cookie cloakroom wrote before the switch opens, and the answer is an actix-session cookie with the same state', async () => {
+    const before = createSessionManager<Data>({ store: new CookieStore(), keys: [CLOAKROOM_KEY] })
+    const made = await before.handle(new Request('http://app.test/'), counterRoute)
+    const own = valueOf(setCookie(made)[0]!)
+    expect(own.startsWith('e1.')).toBe(true)
+    const after = createSessionManager<Data>({ store: new CookieStore(), keys: [bytes(vectors.keys[0]!.secret), CLOAKROOM_KEY], actixSession: { key: 'raw' } })
+    const moved = await after.handle(new Request('http://app.test/', { headers: { cookie: `id=${own}` } }), async () => new Response('static'))
+    const wire = valueOf(setCookie(moved)[0]!)
+    expect(JSON.parse(openPrivate(0, 'id', wire))).toEqual({ counter: '1' })
+    const next = await after.handle(new Request('http://app.test/', { headers: { cookie: `id=${wire}` } }), counterRoute)
+    expect(await next.text()).toBe('2')
+  })
+
+  it('without the old key in keys, the old cookie is no session', async () => {
+    const before = createSessionManager<Data>({ store: new CookieStore(), keys: [CLOAKROOM_KEY] })
+    const own = valueOf(setCookie(await before.handle(new Request('http://app.test/'), counterRoute))[0]!)
+    const after = manager(0)
+    const response = await after.handle(new Request('http://app.test/', { headers: { cookie: `id=${own}` } }), counterRoute)
+    expect(await response.text()).toBe('1')
+  })
+})
+
 describe('actixSession: configuration', () => {
   const raw = bytes(vectors.keys[0]!.secret)
   const cases: [string, SessionOptions<Data>, RegExp][] = [

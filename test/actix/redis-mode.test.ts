@@ -237,4 +237,23 @@ describe('actixSession with RedisStore over HTTP (Hono), real Redis at 127.0.0.1
     const replay = await running.fetch(new Request('http://app.test/', { headers: { cookie: `id=${actixCookie(key)}` } }))
     expect(await replay.json()).toEqual({ counter: 0, user: null })
   })
+
+  it("writing actix-session's format, a session in cloakroom's own Redis format moves to an actix-session record", async () => {
+    const store = new RedisStore({ client: redis, prefix: ownPrefix })
+    const before = await overHttp(app({ store, keys: [CLOAKROOM_KEY] }).fetch)
+    const made = await before.fetch(new Request('http://app.test/count', { method: 'POST' }))
+    await before.close()
+    const own = cookieValue(made)!
+    expect(own.startsWith('e1.')).toBe(true)
+    expect((await keysUnder(ownPrefix)).length).toBeGreaterThan(0)
+    const { fetch } = await serve({ keys: [bytes(KEY.secret), CLOAKROOM_KEY] })
+    const moved = await fetch(new Request('http://app.test/count', { method: 'POST', headers: { cookie: `id=${own}` } }))
+    expect(await moved.json()).toEqual({ counter: 2, user: null })
+    const key = openCookie(cookieValue(moved)!)
+    expect(await raw.get(prefix + key)).toBe('{"counter":"2"}')
+    expect(await raw.ttl(prefix + key)).toBeGreaterThan(DAY - 60)
+    // The cloakroom record is deleted (only its 60-second purge marker is left), so the old cookie opens to nothing.
+    const replay = await fetch(new Request('http://app.test/', { headers: { cookie: `id=${own}` } }))
+    expect(await replay.json()).toEqual({ counter: 0, user: null })
+  })
 })
