@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../src/core/errors.js'
 import type { SessionOptions } from '../../src/core/options.js'
+import { createManager } from '../../src/core/manager.js'
+import { cryptoProvider as webCrypto } from '../../src/crypto/web.js'
 import { createSessionManager } from '../../src/create.js'
 import { CookieStore } from '../../src/stores/cookie/index.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
@@ -92,6 +94,21 @@ describe.each([0, 1])('actixSession with CookieStore, private (key %i)', (key) =
       return new Response('bye')
     })
     expect(setCookie(purged)[0]).toMatch(/^id=; .*Max-Age=0/)
+  })
+})
+
+describe('actixSession on the WebCrypto implementation (workerd and other edge runtimes)', () => {
+  it.each(['private', 'signed'] as const)('%s: opens the independent cookie and writes what the independent check opens', async (contentSecurity) => {
+    const sessions = createManager<Data>({ store: new CookieStore(), keys: [bytes(vectors.keys[1]!.secret)], contentSecurity, actixSession: { key: 'derive' } }, webCrypto)
+    const wire = contentSecurity === 'private'
+      ? vectors.private.find((v) => v.key === 1 && v.name === 'id' && v.plaintext === STATE)!.wire
+      : vectors.signed.find((v) => v.key === 1 && v.plaintext === STATE)!.wire
+    const response = await sessions.handle(new Request('http://app.test/', { headers: { cookie: `id=${wire}` } }), counterRoute)
+    expect(await response.text()).toBe('2')
+    const out = decodeURIComponent(valueOf(setCookie(response)[0]!))
+    const state = '{"counter":"2","user":"\\"ferris\\""}'
+    if (contentSecurity === 'private') expect(openPrivate(1, 'id', out)).toBe(state)
+    else expect(out).toBe(createHmac('sha256', bytes(vectors.keys[1]!.signing)).update(state).digest('base64') + state)
   })
 })
 
