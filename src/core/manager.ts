@@ -451,7 +451,7 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
     if (opened === null || (status === SessionStatus.Unchanged && state.loaded && state.record === null)) return NONE
     const owner = ownerChange(state, this.options, request)
     if (status === SessionStatus.Unchanged && owner === undefined) {
-      // An actix-session cookie under `write: false` is touched too: the touch moves it to cloakroom's format.
+      // Under `actixSession`, a cookie in the format not written is touched too: the touch moves it over.
       if (extendOn === 'every-request' || opened.migrate === true) {
         const id = await store.touch(opened.id, this.#ttlFor(opened.createdAt))
         if (typeof id !== 'string') return this.#missing(id, state, request)
