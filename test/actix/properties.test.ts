@@ -5,6 +5,7 @@ import { nodeActixCrypto } from '../../src/actix/crypto-node.js'
 import { decodeCookieValue, encodeCookieValue } from '../../src/actix/percent.js'
 import { decodeState, encodeState } from '../../src/actix/state.js'
 import type { Json } from '../../src/core/json.js'
+import type { OpenedValue } from '../../src/crypto/types.js'
 
 const KEY = Uint8Array.from({ length: 64 }, (_, i) => (i * 73 + 11) & 255)
 
@@ -50,7 +51,7 @@ describe('actix-session codec properties', () => {
           expect(sealer.open(wire)).toEqual({ plaintext: text, stale: false })
           const index = at % wire.length
           const changed = wire.slice(0, index) + replacement + wire.slice(index + 1)
-          const opened = sealer.open(changed)
+          const opened = sealer.open(changed) as OpenedValue | null
           // A change that percent-decodes to the same value (%2f for %2F) may open, to the same text only.
           if (opened !== null) expect(opened.plaintext).toBe(text)
         }),
