@@ -1,12 +1,12 @@
 import { isUtf8 } from 'node:buffer'
-import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { pooledRandomBytes } from '../crypto/random.js'
 import type { CookieSealer, OpenedValue } from '../crypto/types.js'
 import { deriveFrom, keyFrom, type ActixKey } from './keys.js'
 import type { ActixCrypto, ActixSealerOptions } from './types.js'
-import { NONCE_BYTES, TAG_BYTES, fitsSessionKey, formatPrivateBox, formatSigned, incoming, outgoing, parsePrivateBox, parseSigned } from './wire.js'
+import { NONCE_BYTES, TAG_BYTES, base64Outgoing, fitsSessionKey, incoming, outgoing, parsePrivateBox, parseSigned } from './wire.js'
 
-function hmac(key: Uint8Array, data: Uint8Array): Uint8Array {
+function hmac(key: Uint8Array | KeyObject, data: Uint8Array): Uint8Array {
   return createHmac('sha256', key).update(data).digest()
 }
 
@@ -18,14 +18,16 @@ function opened(plaintext: string, index: number): OpenedValue | null {
   return fitsSessionKey(plaintext) ? { plaintext, stale: index !== 0 } : null
 }
 
-function privateSealer(keys: ActixKey[], name: Uint8Array): CookieSealer {
+// Keys are imported once per sealer, as cloakroom's own sealer does: a raw key costs a conversion per call.
+function privateSealer(actixKeys: ActixKey[], name: Uint8Array): CookieSealer {
+  const keys = actixKeys.map((key) => createSecretKey(key.encryption))
   return {
     seal(plaintext: string): string {
       const nonce = Buffer.from(pooledRandomBytes(NONCE_BYTES))
-      const cipher = createCipheriv('aes-256-gcm', keys[0]!.encryption, nonce, { authTagLength: TAG_BYTES })
+      const cipher = createCipheriv('aes-256-gcm', keys[0]!, nonce, { authTagLength: TAG_BYTES })
       cipher.setAAD(name)
-      const sealed = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()])
-      return outgoing(formatPrivateBox(nonce, sealed))
+      // Buffer's base64 is the standard, padded alphabet: what the cookie crate writes.
+      return base64Outgoing(Buffer.concat([nonce, cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]).toString('base64'))
     },
     open(raw: string): OpenedValue | null {
       const value = incoming(raw)
@@ -35,7 +37,7 @@ function privateSealer(keys: ActixKey[], name: Uint8Array): CookieSealer {
       const tag = box.sealed.subarray(box.sealed.length - TAG_BYTES)
       for (let index = 0; index < keys.length; index++) {
         try {
-          const decipher = createDecipheriv('aes-256-gcm', keys[index]!.encryption, box.nonce, { authTagLength: TAG_BYTES })
+          const decipher = createDecipheriv('aes-256-gcm', keys[index]!, box.nonce, { authTagLength: TAG_BYTES })
           decipher.setAAD(name)
           decipher.setAuthTag(tag)
           // final() throws when the tag does not verify: then the next key is tried.
@@ -50,10 +52,11 @@ function privateSealer(keys: ActixKey[], name: Uint8Array): CookieSealer {
   }
 }
 
-function signedSealer(keys: ActixKey[]): CookieSealer {
+function signedSealer(actixKeys: ActixKey[]): CookieSealer {
+  const keys = actixKeys.map((key) => createSecretKey(key.signing))
   return {
     seal(plaintext: string): string {
-      return outgoing(formatSigned(hmac(keys[0]!.signing, Buffer.from(plaintext, 'utf8')), plaintext))
+      return base64Outgoing(Buffer.from(hmac(keys[0]!, Buffer.from(plaintext, 'utf8'))).toString('base64')) + outgoing(plaintext)
     },
     open(raw: string): OpenedValue | null {
       const value = incoming(raw)
@@ -61,7 +64,7 @@ function signedSealer(keys: ActixKey[]): CookieSealer {
       if (parts === null) return null
       const payload = Buffer.from(parts.payload, 'utf8')
       for (let index = 0; index < keys.length; index++) {
-        if (timingSafeEqual(hmac(keys[index]!.signing, payload), parts.mac)) return opened(parts.payload, index)
+        if (timingSafeEqual(hmac(keys[index]!, payload), parts.mac)) return opened(parts.payload, index)
       }
       return null
     },

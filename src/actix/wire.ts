@@ -34,6 +34,11 @@ export function outgoing(value: string): string {
   return encodeCookieValue(value)
 }
 
+/** Padded standard base64 as it goes on the wire: of its characters, only `/` and `=` are in the encode set. */
+export function base64Outgoing(base64: string): string {
+  return base64.replaceAll('/', '%2F').replaceAll('=', '%3D')
+}
+
 /** A private value's nonce and sealed part (ciphertext ‖ tag), or `null` when it is not strict base64 of more than a nonce. */
 export function parsePrivateBox(value: string): { nonce: Uint8Array; sealed: Uint8Array } | null {
   const box = decodeBase64(value)
