@@ -4,7 +4,7 @@ import { applyChanges } from './change-set.js'
 import { commitPurgeOnly, commitsAt } from './commit-rule.js'
 import type { ResponseView, SessionEngine } from './engine.js'
 import { CloakroomError, ConfigError, CookieTooLargeError, StoreError } from './errors.js'
-import { MAX_VALUE_DEPTH, tooDeep } from './json-value.js'
+import { MAX_VALUE_DEPTH, toJsonValue, tooDeep } from './json-value.js'
 import { fingerprint, type Logger } from './logger.js'
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js'
 import type { RegisteredData } from './register.js'
@@ -15,7 +15,8 @@ import { SessionStatus } from './status.js'
 import { VERSION_KEY, type DataRules } from './data-rules.js'
 import { EXPIRED, GONE, RENEWED, type ChangeSet, type Missing, type RevokeSelection, type SessionOwner, type SessionRecord, type UserSessionEntry } from './store.js'
 import { enforceSessionLimit, ownerChange, ownerOfNew, withOwner } from './accounts.js'
-import type { JsonShape } from './json.js'
+import type { Json, JsonShape } from './json.js'
+import type { SessionMigration } from './migration.js'
 
 /** Browsers drop a `Set-Cookie` line longer than this (name, value and attributes). */
 const MAX_SET_COOKIE_BYTES = 4096
@@ -144,7 +145,9 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
   }
 
   begin(cookieHeader: string | null | undefined): Session<Data> {
-    return new SessionHandle<Data>(this, readCookie(cookieHeader, this.options.cookie.name))
+    const { migration } = this.options
+    const old = migration === undefined ? undefined : readCookie(cookieHeader, migration.cookieName)
+    return new SessionHandle<Data>(this, readCookie(cookieHeader, this.options.cookie.name), old)
   }
 
   pending(session: Session<Data>): boolean {
@@ -152,6 +155,7 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
     if (state.committedOnce) return state.changedSinceCommit
     return (
       state.status !== SessionStatus.Unchanged ||
+      state.oldCookie !== undefined ||
       state.read ||
       (this.options.extendOn === 'every-request' && state.cookieValue !== undefined)
     )
@@ -163,8 +167,9 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
     // session so that a later write throws instead of vanishing.
     if (state.settling) await state.settle()
     if (response.final !== false) state.close()
-    if (!state.error && !state.degraded && commitsAt(response.status, state) && this.#migratesFirst(state)) {
-      // A versioned record is brought to the current version before a write that never read it lands on it.
+    if (!state.error && !state.degraded && commitsAt(response.status, state) && (this.#migratesFirst(state) || state.oldCookie !== undefined)) {
+      // A versioned record is brought to the current version before a write that never read it lands
+      // on it; an old cookie (migrateFrom) is read before deciding between migrating and discarding it.
       await state.loadForWrite().catch(() => undefined)
     }
     if (state.error) return this.#fail(state.error, request)
@@ -175,7 +180,9 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
     const revision = state.revision
     let outcome: Outcome
     try {
-      outcome = await this.#persist(state, request)
+      const oldCookie = state.oldCookie
+      const keeps = oldCookie === undefined || (await this.#settleOldCookie(state, oldCookie, response))
+      outcome = keeps ? await this.#persist(state, request) : NONE
       if (outcome.kind === 'set') {
         const line = this.#cookies.session(outcome.value, this.#maxAge(outcome.createdAt))
         if (line.length > MAX_SET_COOKIE_BYTES) throw new CookieTooLargeError(line.length)
@@ -198,6 +205,27 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
 
   get dataRules(): DataRules | undefined {
     return this.options.dataRules
+  }
+
+  /**
+   * Settles the request's old cookie (`migrateFrom`): claims, that is deletes, the record it names
+   * and clears it. Resolves whether the request's writes go on: not when they hold the old
+   * session's data and another request claimed that session first, so that exactly one new session
+   * gets it. A store failure rejects (the request gets the error response; the old cookie stays).
+   */
+  async #settleOldCookie(state: CommitView, oldCookie: string, response: ResponseView): Promise<boolean> {
+    const migration = this.options.migration as SessionMigration
+    const claimed = await migration.claim(oldCookie)
+    state.settleOldCookie()
+    response.headers.append('set-cookie', migration.removal)
+    markNoStore(response.headers)
+    if (!state.migrated) return true
+    if (claimed) {
+      if (this.#events.has('migrated')) this.#events.emit('migrated', { at: Date.now() })
+      return true
+    }
+    this.options.logger.debug("cloakroom: another request migrated this old session first; this request's changes were dropped")
+    return false
   }
 
   /** Whether a write is about to land on a record this request has not loaded, under the `version` option. */
@@ -344,6 +372,31 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
       return REFUSED
     }
     return record
+  }
+
+  async readMigrated(oldCookie: string): Promise<Record<string, Json> | null | Unavailable> {
+    const migration = this.options.migration as SessionMigration
+    let data: Record<string, Json> | null
+    try {
+      data = await migration.read(oldCookie)
+    } catch (error) {
+      if (this.options.onStoreError !== 'anonymous') throw error
+      const failure = error instanceof StoreError ? error : new StoreError('backend', 'the old session store (migrateFrom) failed to read a session', { cause: error })
+      this.options.logger.error(`${failure.message} (${failure.kind}); serving an empty session (onStoreError: 'anonymous')`)
+      this.#events.emit('storeError', { at: Date.now(), error: failure })
+      return UNAVAILABLE
+    }
+    if (data === null) {
+      this.options.logger.debug(`cloakroom: an old session cookie (migrateFrom) named no session to migrate [${fingerprint(oldCookie)}]`)
+      return null
+    }
+    // Checked here, not trusted to the reader: the data becomes this request's writes as it is.
+    try {
+      return toJsonValue('(migrated session)', data) as Record<string, Json>
+    } catch {
+      this.options.logger.debug(`cloakroom: ignored an old session (migrateFrom) whose data is not JSON [${fingerprint(oldCookie)}]`)
+      return null
+    }
   }
 
   #refused(reason: RefusedReason, value: string, what: string): void {

@@ -119,6 +119,11 @@ export interface SessionBackend {
   /** The `schema`/`version` rules a loaded record's data goes through; `undefined` for none. */
   readonly dataRules: DataRules | undefined
   readonly logger: Logger
+  /**
+   * The data of the old session an old cookie names (the `migrateFrom` option), or `null` for none;
+   * `UNAVAILABLE` when the old store failed under `onStoreError: 'anonymous'`.
+   */
+  readMigrated?(oldCookie: string): Promise<Record<string, Json> | null | Unavailable>
 }
 
 /**
@@ -137,8 +142,17 @@ export interface CommitView {
   readonly loaded: boolean
   /** The loaded record; `null` when the cookie was absent, invalid, or its record missing. */
   readonly record: SessionRecord | null
-  /** Whether the manager refused the record the store returned (the writes then start a fresh session). */
+  /**
+   * Whether the manager refused the record the store returned, or the data came from an old
+   * session (`migrateFrom`): the writes then start a fresh session.
+   */
   readonly refused: boolean
+  /** The old cookie (`migrateFrom`) still to settle: its record claimed or deleted, the cookie cleared. */
+  readonly oldCookie: string | undefined
+  /** Whether this request's data came from the old session `oldCookie` names (`migrateFrom`). */
+  readonly migrated: boolean
+  /** The old cookie is settled: later commits of this request leave it alone. */
+  settleOldCookie(): void
   /** A store failure met while loading; the response becomes an error even if the handler caught it. */
   readonly error: CloakroomError | undefined
   /** The store failed to load and the handler got an empty session instead (`onStoreError: 'anonymous'`): nothing is written. */
@@ -212,6 +226,7 @@ class SessionState implements CommitView {
   invalidRecord: readonly { readonly message: string }[] | undefined
   /** The {@link revision} of the last `renew()`. */
   renewedAt = 0
+  migrated = false
   #inFlight: Promise<unknown>[] | undefined
   #opened: OpenedCookie | null | Promise<OpenedCookie | null> | undefined
   #loading: Promise<void> | undefined
@@ -219,7 +234,12 @@ class SessionState implements CommitView {
   constructor(
     readonly backend: SessionBackend,
     public cookieValue: string | undefined,
+    public oldCookie: string | undefined,
   ) {}
+
+  settleOldCookie(): void {
+    this.oldCookie = undefined
+  }
 
   get settling(): boolean {
     return this.#inFlight !== undefined
@@ -331,6 +351,7 @@ class SessionState implements CommitView {
 
   async #fetch(): Promise<void> {
     let record: SessionRecord | null = null
+    let oldData: Record<string, Json> | undefined
     try {
       const opening = this.openCookie()
       const opened = opening instanceof Promise ? await opening : opening
@@ -338,6 +359,11 @@ class SessionState implements CommitView {
       if (loaded === REFUSED) this.refused = true
       else if (loaded === UNAVAILABLE) this.degraded = true
       else record = loaded
+      if (record === null && !this.degraded && this.oldCookie !== undefined && this.backend.readMigrated !== undefined) {
+        const old = await this.backend.readMigrated(this.oldCookie)
+        if (old === UNAVAILABLE) this.degraded = true
+        else if (old !== null) oldData = old
+      }
     } catch (error) {
       this.error = error instanceof StoreError ? error : new StoreError('backend', 'the session store failed to load a session', { cause: error })
       this.#loading = undefined
@@ -345,18 +371,36 @@ class SessionState implements CommitView {
     }
     if (this.loaded) return // purged while loading: the purge decides
     const rules = this.backend.dataRules
-    if (record !== null && rules !== undefined) {
-      const read = await readData(record.data, rules, (message) => this.backend.logger.warn(message))
+    const stored = record?.data ?? oldData
+    if (stored !== undefined && rules !== undefined) {
+      // Old data reads as a record written before `version` was set: `migrate` brings it forward.
+      const read = await readData(stored, rules, (message) => this.backend.logger.warn(message))
       if (this.loaded) return
       this.#take(read)
     } else {
-      this.base = record?.data ?? {}
+      this.base = stored ?? {}
     }
+    if (oldData !== undefined) this.#adopt()
     this.record = record
     this.data = applyChanges(this.base, this.changes)
     // The migration writes the version with the data; reads never see it.
     if (rules?.version !== undefined) delete this.data[VERSION_KEY]
     this.loaded = true
+  }
+
+  /**
+   * Makes the old session's data (as the data rules read it) this request's writes, under the
+   * writes it already made, so that the commit stores it in a fresh session.
+   */
+  #adopt(): void {
+    const { changes } = this
+    this.migrated = true
+    this.refused = true
+    if (changes.clear) return
+    for (const key of Object.keys(this.base)) {
+      if (!Object.hasOwn(changes.set, key) && !changes.remove.includes(key)) defineOwn(changes.set, key, this.base[key] as Json)
+    }
+    this.markChanged()
   }
 
   /**
@@ -391,8 +435,8 @@ class SessionState implements CommitView {
 export class SessionHandle<Data extends JsonShape<Data> = RegisteredData> implements Session<Data> {
   readonly #state: SessionState
 
-  constructor(backend: SessionBackend, cookieValue: string | undefined) {
-    this.#state = new SessionState(backend, cookieValue)
+  constructor(backend: SessionBackend, cookieValue: string | undefined, oldCookie?: string) {
+    this.#state = new SessionState(backend, cookieValue, oldCookie)
   }
 
   /**
