@@ -1,13 +1,16 @@
 import type { Json } from '../../core/json.js'
 
 /**
- * A record as express-session stores it: the app's data next to `cookie`, the cookie's settings,
- * whose `expires` (an ISO date, or `null` for a browser-session cookie) ends the session.
+ * A record as express-session stores it, parsed from JSON: the app's data next to `cookie`, the
+ * cookie's settings (`originalMaxAge`, `expires`: an ISO date, or `null` for a browser-session
+ * cookie, `path`, `httpOnly`…), whose `expires` ends the session.
+ *
+ * @example
+ * ```ts
+ * const record: ExpressSessionRecord = { cookie: { originalMaxAge: null, expires: null, path: '/' }, user: 'u1' }
+ * ```
  */
-export interface ExpressSessionRecord {
-  cookie?: { expires?: string | null; originalMaxAge?: number | null; [setting: string]: Json | undefined }
-  [key: string]: Json | { [setting: string]: Json | undefined } | undefined
-}
+export type ExpressSessionRecord = Record<string, Json>
 
 /**
  * The record when it is a live express-session record: a JSON object whose `cookie.expires`, if
@@ -21,7 +24,7 @@ export interface ExpressSessionRecord {
 export function liveRecord(stored: unknown, now: number): ExpressSessionRecord | null {
   if (stored === null || typeof stored !== 'object' || Array.isArray(stored)) return null
   const record = stored as ExpressSessionRecord
-  const cookie: unknown = record.cookie
+  const cookie: unknown = record['cookie']
   if (cookie === undefined || cookie === null) return record
   if (typeof cookie !== 'object' || Array.isArray(cookie)) return null
   // A store that parsed dates back (a custom serializer) holds a Date; JSON stores hold its ISO text.
@@ -34,11 +37,10 @@ export function liveRecord(stored: unknown, now: number): ExpressSessionRecord |
 
 /** The default `mapData`: every key but `cookie`, which is express-session's and means nothing to cloakroom. */
 export function withoutCookie(record: ExpressSessionRecord): Record<string, Json> {
-  const data: Record<string, unknown> = {}
+  const data: Record<string, Json> = {}
   for (const key of Object.keys(record)) {
     const value = record[key]
     if (key !== 'cookie' && value !== undefined) Object.defineProperty(data, key, { value, enumerable: true, writable: true, configurable: true })
   }
-  // The manager checks the whole data as JSON before storing it.
-  return data as Record<string, Json>
+  return data
 }
