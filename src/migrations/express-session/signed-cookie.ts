@@ -43,13 +43,13 @@ function macBytes(signature: string): Uint8Array | null {
   return bytes
 }
 
-/** The cookie value as express-session reads it: percent-decoded when it holds a `%`; `null` when that fails. */
-function decoded(value: string): string | null {
+/** The cookie value as express-session reads it: percent-decoded when it holds a `%`, as it is when that fails. */
+function decoded(value: string): string {
   if (!value.includes('%')) return value
   try {
     return decodeURIComponent(value)
   } catch {
-    return null
+    return value
   }
 }
 
@@ -65,7 +65,7 @@ function decoded(value: string): string | null {
 export async function verifiedSid(value: string, keys: readonly CryptoKey[]): Promise<string | null> {
   if (value.length === 0 || value.length > MAX_OLD_COOKIE) return null
   const text = decoded(value)
-  if (text === null || !text.startsWith('s:')) return null
+  if (!text.startsWith('s:')) return null
   const dot = text.lastIndexOf('.')
   if (dot < 3) return null
   const sid = text.slice(2, dot)
