@@ -112,7 +112,7 @@ export interface SessionOptions<Data = RegisteredData> {
   lastSeenInterval?: number
   /** The most sessions one user may have [none]: a login beyond it ends the user's least recently seen session. */
   maxSessionsPerUser?: number
-  /** Listeners for what happens to sessions (created, renewed, purged, expired, refused, storeError, conflict); see `manager.on` too. */
+  /** Listeners for what happens to sessions (created, renewed, purged, expired, refused, storeError, conflict, migrated); see `manager.on` too. */
   events?: SessionEvents
   /**
    * What a handler gets when the store fails to load its session: `'error'` [default] answers the

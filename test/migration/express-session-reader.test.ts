@@ -238,6 +238,29 @@ describe('the manager with migrateFrom (framework-free)', () => {
     }
   })
 
+  it('reads old data as a record of version 0 under the version option, and stores the current version', async () => {
+    const old = await oldStoreWith({ [sid]: { userName: 'ada' } })
+    const versions: number[] = []
+    const store = new MemoryStore()
+    const manager = createSessionManager<{ user?: string }>({
+      store,
+      keys: [KEY],
+      version: 2,
+      migrate: (data, version) => {
+        versions.push(version)
+        return { user: String(data['userName']) }
+      },
+      migrateFrom: expressSession({ secret: SECRET, store: old }),
+    })
+    const response = await manager.handle(new Request('http://app.test/', { headers: { cookie: `connect.sid=${oldCookieValue(sid)}` } }), async (s) => Response.json(await s.entries()))
+    expect(await response.json()).toEqual({ user: 'ada' })
+    expect(versions).toEqual([0])
+    const next = await manager.handle(new Request('http://app.test/', { headers: { cookie: (cookieOf(response, 'id') as string).split(';')[0] as string } }), async (s) => Response.json(await s.entries()))
+    expect(await next.json()).toEqual({ user: 'ada' })
+    // Stored at the current version: the second read did not migrate again.
+    expect(versions).toEqual([0])
+  })
+
   it('works over WebCrypto (edge runtimes) as over node:crypto', async () => {
     const old = await oldStoreWith({ [sid]: { user: 'ada' } })
     const manager = createManager({ store: new MemoryStore(), keys: [KEY], migrateFrom: expressSession({ secret: SECRET, store: old }) }, webCrypto)
