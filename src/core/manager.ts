@@ -4,7 +4,7 @@ import { applyChanges } from './change-set.js'
 import { commitPurgeOnly, commitsAt } from './commit-rule.js'
 import type { ResponseView, SessionEngine } from './engine.js'
 import { CloakroomError, ConfigError, CookieTooLargeError, StoreError } from './errors.js'
-import { MAX_VALUE_DEPTH, toJsonValue, tooDeep } from './json-value.js'
+import { MAX_VALUE_DEPTH, tooDeep } from './json-value.js'
 import { fingerprint, type Logger } from './logger.js'
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js'
 import type { RegisteredData } from './register.js'
@@ -16,7 +16,7 @@ import { VERSION_KEY, type DataRules } from './data-rules.js'
 import { EXPIRED, GONE, RENEWED, type ChangeSet, type Missing, type RevokeSelection, type SessionOwner, type SessionRecord, type UserSessionEntry } from './store.js'
 import { enforceSessionLimit, ownerChange, ownerOfNew, withOwner } from './accounts.js'
 import type { Json, JsonShape } from './json.js'
-import type { SessionMigration } from './migration.js'
+import { readOldSession, type SessionMigration } from './migration.js'
 
 /** Browsers drop a `Set-Cookie` line longer than this (name, value and attributes). */
 const MAX_SET_COOKIE_BYTES = 4096
@@ -351,11 +351,7 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
     try {
       record = await this.options.store.load(id)
     } catch (error) {
-      if (this.options.onStoreError !== 'anonymous') throw error
-      const failure = error instanceof StoreError ? error : new StoreError('backend', 'the session store failed to load a session', { cause: error })
-      this.options.logger.error(`${failure.message} (${failure.kind}); serving an empty session (onStoreError: 'anonymous')`)
-      this.#events.emit('storeError', { at: Date.now(), error: failure })
-      return UNAVAILABLE
+      return this.#unavailable(error, 'the session store failed to load a session')
     }
     if (record === null) return null
     // The absolute timeout in force now decides, from createdAt; the record's own deadline (set
@@ -375,28 +371,20 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
   }
 
   async readMigrated(oldCookie: string): Promise<Record<string, Json> | null | Unavailable> {
-    const migration = this.options.migration as SessionMigration
-    let data: Record<string, Json> | null
     try {
-      data = await migration.read(oldCookie)
+      return await readOldSession(this.options.migration as SessionMigration, oldCookie, this.options.logger)
     } catch (error) {
-      if (this.options.onStoreError !== 'anonymous') throw error
-      const failure = error instanceof StoreError ? error : new StoreError('backend', 'the old session store (migrateFrom) failed to read a session', { cause: error })
-      this.options.logger.error(`${failure.message} (${failure.kind}); serving an empty session (onStoreError: 'anonymous')`)
-      this.#events.emit('storeError', { at: Date.now(), error: failure })
-      return UNAVAILABLE
+      return this.#unavailable(error, 'the old session store (migrateFrom) failed to read a session')
     }
-    if (data === null) {
-      this.options.logger.debug(`cloakroom: an old session cookie (migrateFrom) named no session to migrate [${fingerprint(oldCookie)}]`)
-      return null
-    }
-    // Checked here, not trusted to the reader: the data becomes this request's writes as it is.
-    try {
-      return toJsonValue('(migrated session)', data) as Record<string, Json>
-    } catch {
-      this.options.logger.debug(`cloakroom: ignored an old session (migrateFrom) whose data is not JSON [${fingerprint(oldCookie)}]`)
-      return null
-    }
+  }
+
+  /** A store that failed to load: rethrown, or under `onStoreError: 'anonymous'` reported and answered with an empty session. */
+  #unavailable(error: unknown, what: string): Unavailable {
+    if (this.options.onStoreError !== 'anonymous') throw error
+    const failure = error instanceof StoreError ? error : new StoreError('backend', what, { cause: error })
+    this.options.logger.error(`${failure.message} (${failure.kind}); serving an empty session (onStoreError: 'anonymous')`)
+    this.#events.emit('storeError', { at: Date.now(), error: failure })
+    return UNAVAILABLE
   }
 
   #refused(reason: RefusedReason, value: string, what: string): void {

@@ -1,4 +1,6 @@
+import { toJsonValue } from './json-value.js'
 import type { Json } from './json.js'
+import { fingerprint, type Logger } from './logger.js'
 
 /**
  * A reader for the cookie and records of the session library an app used before cloakroom, for
@@ -42,4 +44,31 @@ export interface SessionMigration {
    * verify. Rejects when the old store fails.
    */
   claim(cookieValue: string): Promise<boolean>
+}
+
+/**
+ * The data of the old session `oldCookie` names, checked as JSON (the reader is not trusted with
+ * that: the data becomes the request's writes as it is); `null` for none. Rejects when the old
+ * store fails. Logs carry a fingerprint of the cookie, never the cookie or the old id.
+ *
+ * @example
+ * ```ts
+ * const data = await readOldSession(migration, oldCookie, logger) // { user: 'ada' } or null
+ * ```
+ */
+export async function readOldSession(migration: SessionMigration, oldCookie: string, logger: Logger): Promise<Record<string, Json> | null> {
+  const data = await migration.read(oldCookie)
+  if (data === null) {
+    logger.debug(`cloakroom: an old session cookie (migrateFrom) named no session to migrate [${fingerprint(oldCookie)}]`)
+    return null
+  }
+  let copy: Json
+  try {
+    copy = toJsonValue('(migrated session)', data)
+  } catch {
+    copy = null
+  }
+  if (copy !== null && typeof copy === 'object' && !Array.isArray(copy)) return copy
+  logger.debug(`cloakroom: ignored an old session (migrateFrom) whose data is not a JSON object [${fingerprint(oldCookie)}]`)
+  return null
 }
