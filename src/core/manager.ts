@@ -181,8 +181,9 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
     let outcome: Outcome
     try {
       const oldCookie = state.oldCookie
-      const keeps = oldCookie === undefined || (await this.#settleOldCookie(state, oldCookie, response))
-      outcome = keeps ? await this.#persist(state, request) : NONE
+      const old = oldCookie === undefined ? 'none' : await this.#settleOldCookie(state, oldCookie, response)
+      outcome = old === 'lost' ? NONE : await this.#persist(state, request)
+      if (old === 'migrated' && outcome.kind === 'set' && this.#events.has('migrated')) this.#events.emit('migrated', { at: Date.now() })
       if (outcome.kind === 'set') {
         const line = this.#cookies.session(outcome.value, this.#maxAge(outcome.createdAt))
         if (line.length > MAX_SET_COOKIE_BYTES) throw new CookieTooLargeError(line.length)
@@ -209,23 +210,20 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
 
   /**
    * Settles the request's old cookie (`migrateFrom`): claims, that is deletes, the record it names
-   * and clears it. Resolves whether the request's writes go on: not when they hold the old
-   * session's data and another request claimed that session first, so that exactly one new session
-   * gets it. A store failure rejects (the request gets the error response; the old cookie stays).
+   * and clears it. `'lost'` when the request's writes hold the old session's data and another
+   * request claimed that session first: they are dropped, so that exactly one new session gets it.
+   * A store failure rejects (the request gets the error response; the old cookie stays).
    */
-  async #settleOldCookie(state: CommitView, oldCookie: string, response: ResponseView): Promise<boolean> {
+  async #settleOldCookie(state: CommitView, oldCookie: string, response: ResponseView): Promise<'migrated' | 'lost' | 'discarded'> {
     const migration = this.options.migration as SessionMigration
     const claimed = await migration.claim(oldCookie)
     state.settleOldCookie()
     response.headers.append('set-cookie', migration.removal)
     markNoStore(response.headers)
-    if (!state.migrated) return true
-    if (claimed) {
-      if (this.#events.has('migrated')) this.#events.emit('migrated', { at: Date.now() })
-      return true
-    }
+    if (!state.migrated) return 'discarded'
+    if (claimed) return 'migrated'
     this.options.logger.debug("cloakroom: another request migrated this old session first; this request's changes were dropped")
-    return false
+    return 'lost'
   }
 
   /** Whether a write is about to land on a record this request has not loaded, under the `version` option. */

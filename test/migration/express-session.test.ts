@@ -135,6 +135,8 @@ describe('moving an Express app from express-session + connect-redis to cloakroo
     return app
   }
 
+  /** `migrated` events seen, over every instance. */
+  let migrations = 0
   /** Requests to /me wait here after reading their session, until `release` opens the gate. */
   let gate: { arrived: number; open: Promise<void>; release: () => void } | undefined
   function newGate(): NonNullable<typeof gate> {
@@ -152,6 +154,7 @@ describe('moving an Express app from express-session + connect-redis to cloakroo
         keys: [KEY],
         userKey: 'userId',
         logger: { warn: () => {}, error: () => {} },
+        events: { migrated: () => void migrations++ },
         migrateFrom: expressSession({
           secret: [CURRENT, PREVIOUS],
           store: new ConnectRedisStore({ client, prefix: oldPrefix }),
@@ -214,6 +217,7 @@ describe('moving an Express app from express-session + connect-redis to cloakroo
 
   it('keeps every live user logged in with their data, exactly once, and drops the expired one', async () => {
     const base = await serve(newApp())
+    const before = migrations
     for (const user of users) {
       const jar = jars.get(user.name) as Jar
       const oldCookie = jar.get('connect.sid') as string
@@ -254,6 +258,7 @@ describe('moving an Express app from express-session + connect-redis to cloakroo
     const manager = lister()
     for (const user of live) expect((await manager.listUserSessions(user.name)).length).toBe(1)
     expect(await manager.listUserSessions('dave')).toEqual([])
+    expect(migrations - before).toBe(live.length)
   })
 
   it('migrates nothing for a forged cookie, and leaves the victim’s record alone', async () => {
@@ -317,6 +322,7 @@ describe('moving an Express app from express-session + connect-redis to cloakroo
       await send(oldBase, '/login', jar, { method: 'POST', json: { name, cart: ['racing'] } })
       gate = newGate()
       const current = gate
+      const before = migrations
       const pair = bases.map((base) => send(base, '/me?gate=1', new Map(jar)))
       // Both have read the old session before either commits: the race the claim must settle.
       await waitFor(() => current.arrived === 2, 'both requests reading the old session')
@@ -330,6 +336,7 @@ describe('moving an Express app from express-session + connect-redis to cloakroo
         expect(reply.setCookies.some((line) => line.startsWith('connect.sid=;'))).toBe(true)
       }
       expect((await lister().listUserSessions(name)).length).toBe(1)
+      expect(migrations - before).toBe(1)
       // The winner's cookie holds the user.
       const winner = new Map<string, string>()
       const line = withCookie[0]?.setCookies.find((l) => l.startsWith('id=')) as string
