@@ -3,6 +3,11 @@ import { StoreError } from '../../core/errors.js'
 /**
  * What the reader needs of an express-session store: its callback-style `get` and `destroy`.
  * Every express-session store has them (connect-redis, connect-pg-simple, connect-mongo…).
+ *
+ * @example
+ * ```ts
+ * const store: ExpressSessionStore = new RedisStore({ client }) // connect-redis
+ * ```
  */
 export interface ExpressSessionStore {
   get(sid: string, callback: (error: unknown, session?: unknown) => void): unknown

@@ -6,7 +6,14 @@ import { liveRecord, withoutCookie, type ExpressSessionRecord } from './old-reco
 import { oldStore, type ExpressSessionStore } from './old-store.js'
 import { importSecrets, verifiedSid, type OldSecret } from './signed-cookie.js'
 
-/** Options of {@link expressSession}: what the express-session app was configured with. */
+/**
+ * Options of {@link expressSession}: what the express-session app was configured with.
+ *
+ * @example
+ * ```ts
+ * const options: ExpressSessionOptions = { secret: [process.env.OLD_SECRET!], store: new RedisStore({ client }), name: 'sid', cookie: { path: '/app' } }
+ * ```
+ */
 export interface ExpressSessionOptions {
   /** express-session's `secret`: one, or several (any verifies; the first was the one signing). */
   secret: OldSecret | readonly OldSecret[]

@@ -13,12 +13,25 @@ export const MAX_OLD_COOKIE = 4096
 const SIGNATURE = /^[A-Za-z0-9+/]{43}$/
 const encoder = new TextEncoder()
 
-/** A secret as express-session takes it: a string (its UTF-8 bytes) or bytes. */
+/**
+ * A secret as express-session takes it: a string (its UTF-8 bytes) or bytes.
+ *
+ * @example
+ * ```ts
+ * const secrets: OldSecret[] = [process.env.SESSION_SECRET!, 'the secret before the last rotation']
+ * ```
+ */
 export type OldSecret = string | Uint8Array
 
 /**
  * The HMAC keys of express-session's `secret` (all of them verify; express-session signs with the
  * first), imported once, on first use.
+ *
+ * @example
+ * ```ts
+ * const keys = importSecrets(['keyboard cat'])
+ * const sid = await verifiedSid(cookieValue, await keys())
+ * ```
  */
 export function importSecrets(secrets: readonly OldSecret[]): () => Promise<CryptoKey[]> {
   let keys: Promise<CryptoKey[]> | undefined
