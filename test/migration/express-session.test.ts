@@ -261,7 +261,7 @@ describe('moving an Express app from express-session + connect-redis to cloakroo
     expect(migrations - before).toBe(live.length)
   })
 
-  it('migrates nothing for a forged cookie, and leaves the victim’s record alone', async () => {
+  it('migrates nothing for a forged cookie (leaving the victim’s record alone) or a corrupted record', async () => {
     const base = await serve(newApp())
     // A fresh victim, logged in on the old app (its record must survive the forgeries).
     const oldBase = await serve(oldApp([CURRENT, PREVIOUS]))
@@ -284,6 +284,14 @@ describe('moving an Express app from express-session + connect-redis to cloakroo
       expect(reply.setCookies.some((line) => line.startsWith('id='))).toBe(false)
       expect(await client.exists(oldPrefix + sid)).toBe(1)
     }
+    // A record that is not JSON (corrupted, or written by something else): no session, no 500, and it is deleted.
+    const corrupt = 'corrupted-record-id'
+    await client.set(oldPrefix + corrupt, '{"user": "victim", "cart": [')
+    const corruptReply = await send(base, '/me', new Map([['connect.sid', encodeURIComponent(`s:${corrupt}.${createHmac('sha256', CURRENT).update(corrupt).digest('base64').replace(/=+$/, '')}`)]]))
+    expect(corruptReply.status).toBe(200)
+    expect(JSON.parse(corruptReply.body)).toEqual({})
+    expect(corruptReply.setCookies.some((line) => line.startsWith('connect.sid=;'))).toBe(true)
+    expect(await client.exists(oldPrefix + corrupt)).toBe(0)
     // The genuine cookie still migrates.
     const reply = await send(base, '/me', victim)
     expect(JSON.parse(reply.body)).toEqual({ userId: 'victim' })

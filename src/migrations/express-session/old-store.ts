@@ -98,7 +98,12 @@ function rememberingClaims(destroy: (sid: string) => Promise<void>): (sid: strin
  * ```
  */
 export function oldStore(store: ExpressSessionStore, claim?: (sid: string) => Promise<boolean>): OldStore {
-  const get = (sid: string): Promise<unknown> => called<unknown>('read', (callback) => store.get(sid, callback))
+  const get = (sid: string): Promise<unknown> =>
+    called<unknown>('read', (callback) =>
+      // A record the store cannot parse (connect-redis hands JSON.parse's SyntaxError to the
+      // callback) is unreadable data, not a failing store: no session, not a 500 on every request.
+      store.get(sid, (error, value) => (error instanceof SyntaxError ? callback(null, null) : callback(error, value))),
+    )
   if (claim !== undefined) {
     return { get, claim: (sid) => claim(sid).catch((error: unknown) => Promise.reject(failure('delete', error))) }
   }
