@@ -14,6 +14,7 @@ export type { Register, RegisteredData, RegisteredFlash, RegisterNotJson } from 
 export type { Json, JsonSafe, JsonShape, NotJson, SessionData } from './core/json.js'
 export type { Migrate, SessionSchema } from './core/data-rules.js'
 export type { Logger } from './core/logger.js'
+export type { SessionMigration } from './core/migration.js'
 export type { ActixSessionOptions } from './actix/options.js'
 export type { ActixKeyMode } from './actix/keys.js'
 export type { StandardSchemaV1 } from './core/standard-schema.js'

@@ -27,6 +27,8 @@ export interface SessionEventMap {
   refused: { at: number; reason: RefusedReason; fingerprint: string }
   /** A store call failed; the request got the error response, or (with `onStoreError: 'anonymous'`) an empty session. */
   storeError: { at: number; error: StoreError }
+  /** An old session (the `migrateFrom` option) was moved into the new session just created: its old record is deleted, its old cookie cleared. */
+  migrated: { at: number }
   /** A request's writes were dropped because its session ended meanwhile: purged (the cookie is cleared) or renewed away (the cookie is left alone). */
   conflict: { at: number; cause: 'purged' | 'renewed' }
 }

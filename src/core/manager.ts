@@ -15,9 +15,10 @@ import { SessionStatus } from './status.js'
 import { VERSION_KEY, type DataRules } from './data-rules.js'
 import { EXPIRED, GONE, RENEWED, type ChangeSet, type Missing, type RevokeSelection, type SessionOwner, type SessionRecord, type UserSessionEntry } from './store.js'
 import { enforceSessionLimit, ownerChange, ownerOfNew, withOwner } from './accounts.js'
+import type { Json, JsonShape } from './json.js'
+import { readOldSession, type SessionMigration } from './migration.js'
 import { actixSeam } from '../actix/manager-seam.js'
 import type { ActixCookies } from '../actix/cookie-codec.js'
-import type { Json, JsonShape } from './json.js'
 
 /** Browsers drop a `Set-Cookie` line longer than this (name, value and attributes). */
 const MAX_SET_COOKIE_BYTES = 4096
@@ -153,7 +154,9 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData, Flash extend
   }
 
   begin(cookieHeader: string | null | undefined): Session<Data> {
-    return new SessionHandle<Data>(this, readCookie(cookieHeader, this.options.cookie.name))
+    const { migration } = this.options
+    const old = migration === undefined ? undefined : readCookie(cookieHeader, migration.cookieName)
+    return new SessionHandle<Data>(this, readCookie(cookieHeader, this.options.cookie.name), old)
   }
 
   pending(session: Session<Data>): boolean {
@@ -161,6 +164,7 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData, Flash extend
     if (state.committedOnce) return state.changedSinceCommit
     return (
       state.status !== SessionStatus.Unchanged ||
+      state.oldCookie !== undefined ||
       state.read ||
       (this.options.extendOn === 'every-request' && state.cookieValue !== undefined) ||
       this.#movesFormat(state.cookieValue)
@@ -173,8 +177,9 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData, Flash extend
     // session so that a later write throws instead of vanishing.
     if (state.settling) await state.settle()
     if (response.final !== false) state.close()
-    if (!state.error && !state.degraded && commitsAt(response.status, state) && this.#migratesFirst(state)) {
-      // A versioned record is brought to the current version before a write that never read it lands on it.
+    if (!state.error && !state.degraded && commitsAt(response.status, state) && (this.#migratesFirst(state) || state.oldCookie !== undefined)) {
+      // A versioned record is brought to the current version before a write that never read it lands
+      // on it; an old cookie (migrateFrom) is read before deciding between migrating and discarding it.
       await state.loadForWrite().catch(() => undefined)
     }
     if (state.error) return this.#fail(state.error, request)
@@ -185,7 +190,10 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData, Flash extend
     const revision = state.revision
     let outcome: Outcome
     try {
-      outcome = await this.#persist(state, request)
+      const oldCookie = state.oldCookie
+      const old = oldCookie === undefined ? 'none' : await this.#settleOldCookie(state, oldCookie, response)
+      outcome = old === 'lost' ? NONE : await this.#persist(state, request)
+      if (old === 'migrated' && outcome.kind === 'set' && this.#events.has('migrated')) this.#events.emit('migrated', { at: Date.now() })
       if (outcome.kind === 'set') {
         const line = this.#cookies.session(outcome.value, this.#maxAge(outcome.createdAt))
         if (line.length > MAX_SET_COOKIE_BYTES) throw new CookieTooLargeError(line.length)
@@ -213,6 +221,24 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData, Flash extend
 
   get dataRules(): DataRules | undefined {
     return this.options.dataRules
+  }
+
+  /**
+   * Settles the request's old cookie (`migrateFrom`): claims, that is deletes, the record it names
+   * and clears it. `'lost'` when the request's writes hold the old session's data and another
+   * request claimed that session first: they are dropped, so that exactly one new session gets it.
+   * A store failure rejects (the request gets the error response; the old cookie stays).
+   */
+  async #settleOldCookie(state: CommitView, oldCookie: string, response: ResponseView): Promise<'migrated' | 'lost' | 'discarded'> {
+    const migration = this.options.migration as SessionMigration
+    const claimed = await migration.claim(oldCookie)
+    state.settleOldCookie()
+    response.headers.append('set-cookie', migration.removal)
+    markNoStore(response.headers)
+    if (!state.migrated) return 'discarded'
+    if (claimed) return 'migrated'
+    this.options.logger.debug("cloakroom: another request migrated this old session first; this request's changes were dropped")
+    return 'lost'
   }
 
   /** Whether a write is about to land on a record this request has not loaded, under the `version` option. */
@@ -359,11 +385,7 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData, Flash extend
     try {
       record = await this.options.store.load(id)
     } catch (error) {
-      if (this.options.onStoreError !== 'anonymous') throw error
-      const failure = error instanceof StoreError ? error : new StoreError('backend', 'the session store failed to load a session', { cause: error })
-      this.options.logger.error(`${failure.message} (${failure.kind}); serving an empty session (onStoreError: 'anonymous')`)
-      this.#events.emit('storeError', { at: Date.now(), error: failure })
-      return UNAVAILABLE
+      return this.#unavailable(error, 'the session store failed to load a session')
     }
     if (record === null) return null
     // The absolute timeout in force now decides, from createdAt; the record's own deadline (set
@@ -380,6 +402,23 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData, Flash extend
       return REFUSED
     }
     return record
+  }
+
+  async readMigrated(oldCookie: string): Promise<Record<string, Json> | null | Unavailable> {
+    try {
+      return await readOldSession(this.options.migration as SessionMigration, oldCookie, this.options.logger)
+    } catch (error) {
+      return this.#unavailable(error, 'the old session store (migrateFrom) failed to read a session')
+    }
+  }
+
+  /** A store that failed to load: rethrown, or under `onStoreError: 'anonymous'` reported and answered with an empty session. */
+  #unavailable(error: unknown, what: string): Unavailable {
+    if (this.options.onStoreError !== 'anonymous') throw error
+    const failure = error instanceof StoreError ? error : new StoreError('backend', what, { cause: error })
+    this.options.logger.error(`${failure.message} (${failure.kind}); serving an empty session (onStoreError: 'anonymous')`)
+    this.#events.emit('storeError', { at: Date.now(), error: failure })
+    return UNAVAILABLE
   }
 
   #refused(reason: RefusedReason, value: string, what: string): void {

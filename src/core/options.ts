@@ -1,3 +1,4 @@
+import type { SessionMigration } from './migration.js'
 import { ConfigError } from './errors.js'
 import type { Logger } from './logger.js'
 import { cookiePackageAcceptsPath, hostOnlyDomain, isRepeatedPattern, MAX_DURATION_SECONDS } from './option-checks.js'
@@ -112,7 +113,7 @@ export interface SessionOptions<Data = RegisteredData> {
   lastSeenInterval?: number
   /** The most sessions one user may have [none]: a login beyond it ends the user's least recently seen session. */
   maxSessionsPerUser?: number
-  /** Listeners for what happens to sessions (created, renewed, purged, expired, refused, storeError, conflict); see `manager.on` too. */
+  /** Listeners for what happens to sessions (created, renewed, purged, expired, refused, storeError, conflict, migrated); see `manager.on` too. */
   events?: SessionEvents
   /**
    * What a handler gets when the store fails to load its session: `'error'` [default] answers the
@@ -148,6 +149,13 @@ export interface SessionOptions<Data = RegisteredData> {
    */
   migrate?: Migrate<Data>
   /**
+   * Moves users off the session library the app used before, without logging them out: a request
+   * carrying the old cookie and no cloakroom session gets the old session's data in a new cloakroom
+   * session, the old record deleted and the old cookie cleared. Remove it once the transition window
+   * is over. See `cloakroom/express-session` and docs/migrating-from-express-session.md.
+   */
+  migrateFrom?: SessionMigration
+  /**
    * Reads and writes sessions exactly as actix-session 0.10/0.11 (actix-web 4) does, with
    * `CookieStore` or `RedisStore`, so a Rust service and this one share a login; `write: false`
    * reads actix-session's sessions but writes cloakroom's, to move off actix-web without a logout.
@@ -179,6 +187,8 @@ export interface ResolvedOptions {
   onStoreError: 'error' | 'anonymous'
   /** The `schema`, `onInvalid`, `version` and `migrate` options; `undefined` when none is given. */
   dataRules: DataRules | undefined
+  /** The `migrateFrom` option, checked. */
+  migration: SessionMigration | undefined
   /** The `actixSession` option, checked; `undefined` when not set. */
   actix: ResolvedActix | undefined
 }
@@ -205,6 +215,7 @@ const TOP_LEVEL_KEYS = new Set([
   'onInvalid',
   'version',
   'migrate',
+  'migrateFrom',
   'actixSession',
 ])
 const COOKIE_KEYS = new Set(['name', 'secure', 'httpOnly', 'sameSite', 'path', 'domain', 'partitioned'])
@@ -389,7 +400,7 @@ export function resolveOptions<Data>(options: SessionOptions<Data>): ResolvedOpt
   if (onStoreError !== 'error' && onStoreError !== 'anonymous') {
     throw new ConfigError(`onStoreError must be 'error' or 'anonymous' (got ${JSON.stringify(onStoreError)})`)
   }
-  return {
+  const resolved: ResolvedOptions = {
     ...accounts,
     events: resolveEvents(options.events),
     onStoreError,
@@ -405,7 +416,10 @@ export function resolveOptions<Data>(options: SessionOptions<Data>): ResolvedOpt
     absoluteTimeoutMs,
     onError: options.onError,
     logger: resolveLogger(options.logger),
+    migration: undefined,
   }
+  resolved.migration = resolveMigration(options.migrateFrom, resolved.cookie.name)
+  return resolved
 }
 
 /** The accounts options: filing sessions by user, and what that needs of the store. */
@@ -429,6 +443,22 @@ function resolveAccounts<Data>(options: SessionOptions<Data>): Pick<ResolvedOpti
   return { userKey, describe, lastSeenIntervalMs: lastSeenInterval * 1000, maxSessionsPerUser }
 }
 
+function resolveMigration(migration: SessionMigration | undefined, cookieName: string): SessionMigration | undefined {
+  if (migration === undefined) return undefined
+  const ok =
+    migration !== null &&
+    typeof migration === 'object' &&
+    typeof migration.cookieName === 'string' &&
+    typeof migration.removal === 'string' &&
+    typeof migration.read === 'function' &&
+    typeof migration.claim === 'function'
+  if (!ok) throw new ConfigError("migrateFrom must be a session reader, e.g. expressSession({ secret, store }) from 'cloakroom/express-session'")
+  if (migration.cookieName === cookieName) {
+    throw new ConfigError(`migrateFrom reads the cookie '${cookieName}', which is cloakroom's own cookie name: give cloakroom another (cookie: { name: 'id' })`)
+  }
+  return migration
+}
+
 /**
  * Whether the manager ever reads the web `Request` (for `onError` or `describe`): adapters on
  * Node build one from the `IncomingMessage` only then, since copying every header costs.
@@ -442,7 +472,7 @@ export function readsRequest(options: Pick<SessionOptions, 'onError' | 'describe
   return options.onError !== undefined || options.describe !== undefined
 }
 
-const EVENT_NAMES = new Set(['created', 'renewed', 'purged', 'expired', 'refused', 'storeError', 'conflict'])
+const EVENT_NAMES = new Set(['created', 'renewed', 'purged', 'expired', 'refused', 'storeError', 'conflict', 'migrated'])
 
 function resolveEvents(events: SessionEvents | undefined): SessionEvents | undefined {
   const given = objectOption(events, 'events')

@@ -166,6 +166,11 @@ export interface SessionBackend {
    */
   take?(id: string, key: string): Promise<Json | undefined> | null
   readonly logger: Logger
+  /**
+   * The data of the old session an old cookie names (the `migrateFrom` option), or `null` for none;
+   * `UNAVAILABLE` when the old store failed under `onStoreError: 'anonymous'`.
+   */
+  readMigrated?(oldCookie: string): Promise<Record<string, Json> | null | Unavailable>
 }
 
 /**
@@ -184,8 +189,17 @@ export interface CommitView {
   readonly loaded: boolean
   /** The loaded record; `null` when the cookie was absent, invalid, or its record missing. */
   readonly record: SessionRecord | null
-  /** Whether the manager refused the record the store returned (the writes then start a fresh session). */
+  /**
+   * Whether the manager refused the record the store returned, or the data came from an old
+   * session (`migrateFrom`): the writes then start a fresh session.
+   */
   readonly refused: boolean
+  /** The old cookie (`migrateFrom`) still to settle: its record claimed or deleted, the cookie cleared. */
+  readonly oldCookie: string | undefined
+  /** Whether this request's data came from the old session `oldCookie` names (`migrateFrom`). */
+  readonly migrated: boolean
+  /** The old cookie is settled: later commits of this request leave it alone. */
+  settleOldCookie(): void
   /** A store failure met while loading; the response becomes an error even if the handler caught it. */
   readonly error: CloakroomError | undefined
   /** The store failed to load and the handler got an empty session instead (`onStoreError: 'anonymous'`): nothing is written. */
@@ -269,6 +283,7 @@ class SessionState implements CommitView {
   renewedAt = 0
   /** What the request did with flash messages; `undefined` until it takes or reflashes one. */
   flash: FlashState | undefined
+  migrated = false
   #inFlight: Promise<unknown>[] | undefined
   #opened: OpenedCookie | null | Promise<OpenedCookie | null> | undefined
   #loading: Promise<void> | undefined
@@ -276,7 +291,12 @@ class SessionState implements CommitView {
   constructor(
     readonly backend: SessionBackend,
     public cookieValue: string | undefined,
+    public oldCookie: string | undefined,
   ) {}
+
+  settleOldCookie(): void {
+    this.oldCookie = undefined
+  }
 
   get settling(): boolean {
     return this.#inFlight !== undefined
@@ -389,6 +409,7 @@ class SessionState implements CommitView {
 
   async #fetch(): Promise<void> {
     let record: SessionRecord | null = null
+    let oldData: Record<string, Json> | undefined
     try {
       const opening = this.openCookie()
       const opened = opening instanceof Promise ? await opening : opening
@@ -396,6 +417,11 @@ class SessionState implements CommitView {
       if (loaded === REFUSED) this.refused = true
       else if (loaded === UNAVAILABLE) this.degraded = true
       else record = loaded
+      if (record === null && !this.degraded && this.oldCookie !== undefined && this.backend.readMigrated !== undefined) {
+        const old = await this.backend.readMigrated(this.oldCookie)
+        if (old === UNAVAILABLE) this.degraded = true
+        else if (old !== null) oldData = old
+      }
     } catch (error) {
       this.error = error instanceof StoreError ? error : new StoreError('backend', 'the session store failed to load a session', { cause: error })
       this.#loading = undefined
@@ -403,10 +429,12 @@ class SessionState implements CommitView {
     }
     if (this.loaded) return // purged while loading: the purge decides
     const rules = this.backend.dataRules
-    if (record !== null && rules !== undefined) {
+    const stored = record?.data ?? oldData
+    if (stored !== undefined && rules !== undefined) {
       // Flashes are set apart while the data rules run: a schema or migrate sees the data alone.
-      const split = splitFlashes(record.data)
-      const read = await readData(split?.data ?? record.data, rules, (message) => this.backend.logger.warn(message))
+      // Old data reads as a record written before `version` was set: `migrate` brings it forward.
+      const split = splitFlashes(stored)
+      const read = await readData(split?.data ?? stored, rules, (message) => this.backend.logger.warn(message))
       if (this.loaded) return
       this.#take(read)
       // A record the rules refuse whole is cleared at the next write, flashes included.
@@ -414,8 +442,9 @@ class SessionState implements CommitView {
     } else {
       // Without data rules, flashes stay in the data under their reserved keys: a session without
       // flashes pays nothing here, and reads hide those keys.
-      this.base = record?.data ?? {}
+      this.base = stored ?? {}
     }
+    if (oldData !== undefined) this.#adopt()
     this.record = record
     this.data = applyChanges(this.base, this.changes)
     // The migration writes the version with the data; reads never see it.
@@ -475,6 +504,21 @@ class SessionState implements CommitView {
   }
 
   /**
+   * Makes the old session's data (as the data rules read it) this request's writes, under the
+   * writes it already made, so that the commit stores it in a fresh session.
+   */
+  #adopt(): void {
+    const { changes } = this
+    this.migrated = true
+    this.refused = true
+    if (changes.clear) return
+    for (const key of Object.keys(this.base)) {
+      if (!Object.hasOwn(changes.set, key) && !changes.remove.includes(key)) defineOwn(changes.set, key, this.base[key] as Json)
+    }
+    this.markChanged()
+  }
+
+  /**
    * Takes what the data rules made of the stored record, under the writes the request already made
    * (which win): refused values to throw on, dropped ones to remove at the next write, and the
    * migration to write at this commit.
@@ -506,8 +550,8 @@ class SessionState implements CommitView {
 export class SessionHandle<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash> implements Session<Data, Flash> {
   readonly #state: SessionState
 
-  constructor(backend: SessionBackend, cookieValue: string | undefined) {
-    this.#state = new SessionState(backend, cookieValue)
+  constructor(backend: SessionBackend, cookieValue: string | undefined, oldCookie?: string) {
+    this.#state = new SessionState(backend, cookieValue, oldCookie)
   }
 
   /**

@@ -32,7 +32,7 @@ function app(options: SessionOptions): Hono {
 }
 
 function recorder(): { seen: Seen; events: NonNullable<SessionOptions['events']> } {
-  const seen: Seen = { created: [], renewed: [], purged: [], expired: [], refused: [], storeError: [], conflict: [] }
+  const seen: Seen = { created: [], renewed: [], purged: [], expired: [], refused: [], storeError: [], conflict: [], migrated: [] }
   return {
     seen,
     events: {
