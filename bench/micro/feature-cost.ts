@@ -26,12 +26,15 @@
  */
 import { writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
+import type { Meter, Tracer } from '@opentelemetry/api'
+import type * as Current from '../../dist/index.js'
+import type * as OtelEntry from '../../dist/otel/index.js'
 import { pathToFileURL } from 'node:url'
 import { baseBuild } from './base-build.js'
 import { SECRET } from '../servers/common.js'
 
-type Lib = typeof import('../../dist/index.js')
-type Otel = typeof import('../../dist/otel/index.js')
+type Lib = typeof Current
+type Otel = typeof OtelEntry
 type Manager = ReturnType<Lib['createSessionManager']>
 type Session = ReturnType<Manager['begin']>
 type Options = Parameters<Lib['createSessionManager']>[0]
@@ -73,7 +76,7 @@ export interface Variant {
 
 interface Tools {
   otel: Otel
-  sdk: () => Promise<{ tracer: import('@opentelemetry/api').Tracer; meter: import('@opentelemetry/api').Meter }>
+  sdk: () => Promise<{ tracer: Tracer; meter: Meter }>
 }
 
 const counting = (): NonNullable<Options['events']> => {
@@ -120,7 +123,7 @@ export interface Case {
   request: () => Promise<void>
 }
 
-async function sdk(): Promise<{ tracer: import('@opentelemetry/api').Tracer; meter: import('@opentelemetry/api').Meter }> {
+async function sdk(): Promise<{ tracer: Tracer; meter: Meter }> {
   const { BasicTracerProvider, SimpleSpanProcessor } = await import('@opentelemetry/sdk-trace-base')
   const { MeterProvider, MetricReader } = await import('@opentelemetry/sdk-metrics')
   // Spans are built, ended and handed to an exporter that drops them: the cost of recording, not of shipping.

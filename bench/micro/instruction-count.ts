@@ -1,79 +1,94 @@
 /**
  * Instructions per request of the cases of `feature-cost.ts`, counted by valgrind's callgrind: the
- * count does not move with the machine's load, so small differences show on a busy machine. Each
- * case runs in a process of its own, twice: a warm-up then `small` requests, and the same warm-up
- * then `large` requests; the difference of the two counts divided by `large − small` is the cost
- * of one request, start-up and warm-up cancelled out. Node runs with `--single-threaded` so the
- * JIT compiles on the main thread, at the same points in both runs.
+ * count does not move with the machine's load, so small differences show on a busy machine. All
+ * cases run in one process under callgrind: each is warmed up, then the cases take turns in
+ * batches, and callgrind dumps its counters between batches (the script calls
+ * `process.constrainedMemory()`, and callgrind runs with `--dump-before=uv_get_constrained_memory`),
+ * so each batch is counted alone and start-up is left out. Node runs with `--single-threaded`: the
+ * JIT compiles and the GC collects on the main thread, so the count includes them and does not
+ * depend on thread timing.
  *
  * ```sh
  * npm run build && npx tsx bench/micro/instruction-count.ts [--base <commit>] [out.md]
  * ```
  *
- * `BENCH_CASES` (a regular expression on "group: row") picks cases, `BENCH_REPEAT` (1) repeats
- * each measurement to show how much it moves.
+ * `BENCH_CASES` (a regular expression on "group: row") picks cases; `BENCH_ROUNDS` (3) batches of
+ * `BENCH_BATCH` (300) requests per case, after 1,500 warm-up requests each.
  *
  * @module
  */
 import { execFile } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { DEFAULT_BASE, makeCases } from './feature-cost.js'
 
-const WARMUP = 2000
-const SMALL = 500
-const LARGE = 2500
-const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+const WARMUP = 1500
 
-async function child(base: string, id: string, requests: number): Promise<void> {
-  const { cases } = await makeCases(base, new RegExp(`^${escape(id)}$`))
-  const only = cases[0]
-  if (only === undefined) throw new Error(`no case ${id}`)
-  for (let i = 0; i < WARMUP; i++) await only.request()
-  for (let i = 0; i < requests; i++) await only.request()
+/** Under callgrind: warms every case, then runs the batches, a counter dump after each. */
+async function child(base: string, only: string, rounds: number, batch: number): Promise<void> {
+  const { cases, notes } = await makeCases(base, new RegExp(only))
+  for (const c of cases) for (let i = 0; i < WARMUP; i++) await c.request()
+  const order: string[] = []
+  process.constrainedMemory()
+  for (let round = 0; round < rounds; round++) {
+    for (const c of cases) {
+      for (let i = 0; i < batch; i++) await c.request()
+      process.constrainedMemory()
+      order.push(c.id)
+    }
+  }
+  process.stdout.write(JSON.stringify({ order, notes, groups: cases.map((c) => [c.id, c.group, c.row]) }))
 }
 
-async function count(base: string, id: string, requests: number): Promise<number> {
-  const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--single-threaded', '--import', 'tsx', import.meta.filename, '--child', base, id, String(requests)]
-  const { stderr } = await promisify(execFile)('valgrind', args, { maxBuffer: 1 << 24 })
-  const match = /Collected : (\d+)/.exec(stderr)
-  if (match === null) throw new Error(`callgrind gave no count for ${id}:\n${stderr}`)
-  return Number(match[1])
+/** The instruction counts of the dumps, in order (the last, at exit, excluded). */
+function dumps(dir: string): number[] {
+  const parts = readdirSync(dir)
+    .map((file) => readFileSync(join(dir, file), 'utf8'))
+    .filter((text) => text.includes('Trigger: --dump-before'))
+    .map((text) => ({ part: Number(/^part: (\d+)/m.exec(text)?.[1]), total: Number(/^totals: (\d+)/m.exec(text)?.[1]) }))
+  return parts.sort((a, b) => a.part - b.part).map((p) => p.total)
 }
 
 const args = process.argv.slice(2)
 if (args[0] === '--child') {
-  await child(args[1] as string, args[2] as string, Number(args[3]))
+  await child(args[1] as string, args[2] as string, Number(args[3]), Number(args[4]))
 } else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const baseAt = args.indexOf('--base')
   const base = baseAt >= 0 ? (args.splice(baseAt, 2)[1] ?? DEFAULT_BASE) : DEFAULT_BASE
   const out = args.find((arg) => !arg.startsWith('--'))
-  const only = process.env['BENCH_CASES'] ? new RegExp(process.env['BENCH_CASES']) : undefined
-  const repeat = Number(process.env['BENCH_REPEAT'] ?? 1)
-  const { cases, notes } = await makeCases(base, only)
+  const only = process.env['BENCH_CASES'] ?? ''
+  const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3)
+  const batch = Number(process.env['BENCH_BATCH'] ?? 300)
+  await makeCases(base, /^$/) // builds the base first, outside callgrind
+  const dir = mkdtempSync(join(tmpdir(), 'cloakroom-instructions-'))
+  const valgrind = ['--tool=callgrind', '--dump-before=uv_get_constrained_memory', `--callgrind-out-file=${join(dir, 'cg')}`]
+  const node = [process.execPath, '--single-threaded', '--import', 'tsx', import.meta.filename, '--child', base, only, String(rounds), String(batch)]
+  const { stdout } = await promisify(execFile)('valgrind', [...valgrind, ...node], { maxBuffer: 1 << 26 })
+  const { order, notes, groups } = JSON.parse(stdout) as { order: string[]; notes: string[]; groups: [string, string, string][] }
+  const counts = dumps(dir).slice(-order.length)
+  rmSync(dir, { recursive: true, force: true })
+  const perCase = new Map<string, number[]>()
+  order.forEach((id, i) => perCase.set(id, [...(perCase.get(id) ?? []), (counts[i] as number) / batch]))
+  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1] as number
   const rows: string[] = []
   let group = ''
   let first = 0
-  for (const c of cases) {
-    const perRequest: number[] = []
-    for (let r = 0; r < repeat; r++) {
-      const [small, large] = await Promise.all([count(base, c.id, SMALL), count(base, c.id, LARGE)])
-      perRequest.push((large - small) / (LARGE - SMALL))
+  for (const [id, groupName, row] of groups) {
+    const values = perCase.get(id) ?? []
+    if (groupName !== group) {
+      group = groupName
+      first = median(values)
+      rows.push('', `### ${group}`, '', '| row | instructions/request (median) | each batch | × first row |', '|---|---:|---:|---:|')
     }
-    const mean = perRequest.reduce((a, b) => a + b, 0) / perRequest.length
-    if (c.group !== group) {
-      group = c.group
-      first = mean
-      rows.push('', `### ${group}`, '', '| row | instructions/request | each measurement | × first row |', '|---|---:|---:|---:|')
-    }
-    rows.push(`| ${c.row} | ${Math.round(mean).toLocaleString('en')} | ${perRequest.map((n) => Math.round(n).toLocaleString('en')).join(', ')} | ${(mean / first).toFixed(3)} |`)
-    console.log(`${c.id}: ${Math.round(mean)}`)
+    const fmt = (n: number): string => Math.round(n).toLocaleString('en')
+    rows.push(`| ${row} | ${fmt(median(values))} | ${values.map(fmt).join(', ')} | ${(median(values) / first).toFixed(3)} |`)
   }
   const text = [
-    `Instructions per request (callgrind; warm-up ${WARMUP}, then ${LARGE} − ${SMALL} requests), in-process begin, route, commit.`,
-    `Base build: ${base.slice(0, 10)}. ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
+    `Instructions per request (callgrind, node --single-threaded; ${WARMUP} warm-up requests per case, then ${rounds} interleaved batches of ${batch}),`,
+    `in-process begin, route, commit. Base build: ${base.slice(0, 10)}. ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
     ...rows,
     '',
     ...notes.map((note) => `- ${note}`),
