@@ -13,7 +13,7 @@
  * ```
  *
  * `BENCH_CASES` (a regular expression on "group: row") picks cases; `BENCH_ROUNDS` (3) batches of
- * `BENCH_BATCH` (300) requests per case, after 1,500 warm-up requests each.
+ * `BENCH_BATCH` (200) requests per case, after 1,000 warm-up requests each.
  *
  * @module
  */
@@ -25,7 +25,7 @@ import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { DEFAULT_BASE, makeCases } from './feature-cost.js'
 
-const WARMUP = 1500
+const WARMUP = 1000
 
 /** Under callgrind: warms every case, then runs the batches, a counter dump after each. */
 async function child(base: string, only: string, rounds: number, batch: number): Promise<void> {
@@ -61,7 +61,7 @@ if (args[0] === '--child') {
   const out = args.find((arg) => !arg.startsWith('--'))
   const only = process.env['BENCH_CASES'] ?? ''
   const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3)
-  const batch = Number(process.env['BENCH_BATCH'] ?? 300)
+  const batch = Number(process.env['BENCH_BATCH'] ?? 200)
   await makeCases(base, /^$/) // builds the base first, outside callgrind
   const dir = mkdtempSync(join(tmpdir(), 'cloakroom-instructions-'))
   const valgrind = ['--tool=callgrind', '--dump-before=uv_get_constrained_memory', `--callgrind-out-file=${join(dir, 'cg')}`]
