@@ -13,7 +13,7 @@
  * ```
  *
  * `BENCH_CASES` (a regular expression on "group: row") picks cases; `BENCH_ROUNDS` (3) batches of
- * `BENCH_BATCH` (200) requests per case, after 1,000 warm-up requests each.
+ * `BENCH_BATCH` (200) requests per case, after `BENCH_WARMUP` (1,000) warm-up requests each.
  *
  * @module
  */
@@ -25,7 +25,7 @@ import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { DEFAULT_BASE, makeCases } from './feature-cost.js'
 
-const WARMUP = 1000
+const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 1000)
 
 /** Under callgrind: warms every case, then runs the batches, a counter dump after each. */
 async function child(base: string, only: string, rounds: number, batch: number): Promise<void> {
