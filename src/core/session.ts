@@ -99,6 +99,8 @@ export interface OpenedCookie {
   createdAt: number
   /** Sealed under an older key: re-seal it on this response. */
   stale: boolean
+  /** An actix-session cookie read under `actixSession: { write: false }`: move it to cloakroom's format on this response. */
+  migrate?: boolean
 }
 
 /** A record the store returned but the manager refused (past the absolute timeout, unreadable): no session. */
