@@ -1,7 +1,7 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
-const drivers = ['hono', 'hono/*', 'express', 'fastify', 'koa', 'redis', 'ioredis', 'pg', 'better-sqlite3']
+const drivers = ['@opentelemetry/*', 'hono', 'hono/*', 'express', 'fastify', 'koa', 'redis', 'ioredis', 'pg', 'better-sqlite3']
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/.work/**', 'bench/results/**', 'test/next/.next/**', 'test/next/next-env.d.ts'] },

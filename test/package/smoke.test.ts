@@ -1,5 +1,5 @@
 // Packs the package as it would be published and uses it from a clean folder: every subpath of
-// `exports` imports with no peer dependency installed, the types resolve for a TypeScript user,
+// `exports` imports with no peer dependency installed (cloakroom/otel once @opentelemetry/api is), the types resolve for a TypeScript user,
 // and the workerd build picks WebCrypto and no node: module. Serving that build inside workerd
 // needs the runtime matrix's package (test/runtimes): without it that one test is skipped loudly,
 // and under CI=true the file fails instead.
@@ -20,6 +20,8 @@ const subpaths = Object.keys(manifest.exports)
   .filter((key) => key !== './package.json' && !key.endsWith('.sql'))
   .map((key) => (key === '.' ? 'cloakroom' : `cloakroom/${key.slice(2)}`))
 
+// The one entry that needs a peer to import: it is the OpenTelemetry bridge.
+const OTEL = 'cloakroom/otel'
 const withWorkerd = findRuntimePackage('serving the packed package inside workerd')
 const work = mkdtempSync(join(tmpdir(), 'cloakroom-pack-'))
 const consumer = join(work, 'consumer')
@@ -58,12 +60,27 @@ describe('the packed package, from a clean folder with no peer dependency', () =
     expect(files).toContain('./dist/index.d.ts')
   })
 
-  for (const subpath of subpaths) {
+  for (const subpath of subpaths.filter((path) => path !== OTEL)) {
     it(`imports ${subpath}`, () => {
       const out = run('node', ['--input-type=module', '-e', `const m = await import(${JSON.stringify(subpath)}); console.log(Object.keys(m).join(','))`], consumer)
       expect(out.trim().length).toBeGreaterThan(0)
     })
   }
+
+  it(`imports ${OTEL} once @opentelemetry/api (its optional peer) is installed, and serves a session through it`, () => {
+    const script = `
+      import { createSessionManager, MemoryStore, generateKey } from 'cloakroom'
+      import { otel } from 'cloakroom/otel'
+      const manager = createSessionManager({ ...otel(new MemoryStore()), keys: [generateKey()] })
+      const first = await manager.handle(new Request('http://x/'), (s) => (s.insert('n', 1), new Response('ok')))
+      const cookie = first.headers.getSetCookie()[0].split(';')[0]
+      const second = await manager.handle(new Request('http://x/', { headers: { cookie } }), async (s) => new Response(String(await s.get('n'))))
+      console.log(await second.text())`
+    // Without the peer, the entry says what is missing; nothing else imports it (the loop above).
+    expect(() => run('node', ['--input-type=module', '-e', `await import('${OTEL}')`], consumer)).toThrow(/@opentelemetry\/api/)
+    cpSync(join(root, 'node_modules/@opentelemetry/api'), join(consumer, 'node_modules/@opentelemetry/api'), { recursive: true })
+    expect(run('node', ['--input-type=module', '-e', script], consumer).trim()).toBe('1')
+  })
 
   it('serves a session end to end through the root export', () => {
     const script = `
