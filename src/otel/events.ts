@@ -51,6 +51,7 @@ export function eventsOn(shared: Telemetry): Required<SessionEvents> {
     refused: (event) => record('refused', event.reason, event.fingerprint),
     storeError: (event) => record('storeError', event.error.kind),
     conflict: (event) => record('conflict', event.cause),
+    migrated: () => record('migrated'),
   }
 }
 

@@ -1,5 +1,6 @@
 import { SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api'
 import { StoreError } from '../core/errors.js'
+import type { Json } from '../core/json.js'
 import { GONE, RENEWED, type ChangeSet, type Missing, type RevokeSelection, type SessionRecord, type SessionStore, type UserSessionEntry } from '../core/store.js'
 import { ATTR_ERROR_TYPE, ATTR_STORE_KIND, ATTR_STORE_OPERATION, ATTR_STORE_OUTCOME, STORE_SPAN_PREFIX } from './names.js'
 import { telemetry, type OtelOptions, type Telemetry } from './telemetry.js'
@@ -17,7 +18,7 @@ export interface InstrumentStoreOptions extends OtelOptions {
   kind?: string
 }
 
-type Operation = 'load' | 'create' | 'apply' | 'renew' | 'touch' | 'delete' | 'listByUser' | 'revokeByUser'
+type Operation = 'load' | 'create' | 'apply' | 'renew' | 'touch' | 'delete' | 'take' | 'listByUser' | 'revokeByUser'
 
 const KINDS: Record<string, string> = { MemoryStore: 'memory', RedisStore: 'redis', PostgresStore: 'postgres', SqliteStore: 'sqlite', CookieStore: 'cookie' }
 
@@ -34,6 +35,7 @@ function writeOutcome(result: string | Missing): string {
 }
 const loadOutcome = (record: SessionRecord | null): string => (record === null ? 'absent' : 'found')
 const ok = (): string => 'ok'
+const takeOutcome = (value: Json | undefined): string => (value === undefined ? 'absent' : 'found')
 
 /**
  * A failure's class, low-cardinality as `error.type` asks. The message is never used: a driver's
@@ -49,12 +51,13 @@ function errorType(error: unknown): string {
  * driver's own instrumentation nests under it) and a `cloakroom.store.duration` measurement, then
  * forwards it to the store it wraps. Attributes name the store kind, the operation and the outcome
  * (plus `error.type` on failure); never an id, a record, a user id or a key. It offers
- * `listByUser` and `revokeByUser` exactly when the wrapped store does, and forwards
+ * `take`, `listByUser` and `revokeByUser` exactly when the wrapped store does, and forwards
  * `canInvalidate` and `idIsRecord`.
  */
 export class InstrumentedStore implements SessionStore {
   /** The `cloakroom.store.kind` attribute of every call. */
   readonly kind: string
+  readonly take?: (id: string, key: string) => Promise<Json | undefined>
   readonly listByUser?: (userId: string) => Promise<UserSessionEntry[]>
   readonly revokeByUser?: (userId: string, selection: RevokeSelection) => Promise<number | null>
   readonly #inner: SessionStore
@@ -66,7 +69,8 @@ export class InstrumentedStore implements SessionStore {
     this.#inner = inner
     this.kind = options.kind ?? kindOf(inner)
     this.#telemetry = shared ?? telemetry(options)
-    const { listByUser, revokeByUser } = inner
+    const { take, listByUser, revokeByUser } = inner
+    if (take !== undefined) this.take = (id, key) => this.#call('take', () => take.call(inner, id, key), takeOutcome)
     if (listByUser !== undefined) this.listByUser = (userId) => this.#call('listByUser', () => listByUser.call(inner, userId), ok)
     if (revokeByUser !== undefined) this.revokeByUser = (userId, selection) => this.#call('revokeByUser', () => revokeByUser.call(inner, userId, selection), ok)
   }

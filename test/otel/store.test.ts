@@ -45,7 +45,7 @@ for (const [name, make] of [
     },
     ...(name === 'MemoryStore'
       ? { expireMarkers: async (store: SessionStore) => void (clocks.get(store)!.offset += MARKER_WINDOW_MS + 1) }
-      : { canInvalidate: false, listsByUser: false }),
+      : { canInvalidate: false, listsByUser: false, takes: false }),
   })
 }
 
@@ -63,13 +63,15 @@ describe('instrumentStore', () => {
   })
   const spansFrom = (count: number) => kit.spans().slice(count)
 
-  it("offers listByUser and revokeByUser exactly when the wrapped store does, and forwards canInvalidate and idIsRecord", () => {
+  it("offers take, listByUser and revokeByUser exactly when the wrapped store does, and forwards canInvalidate and idIsRecord", () => {
     const server = instrumentStore(new MemoryStore(), kit)
+    expect(typeof server.take).toBe('function')
     expect(typeof server.listByUser).toBe('function')
     expect(typeof server.revokeByUser).toBe('function')
     expect(server.canInvalidate).toBe(true)
     expect(server.idIsRecord).toBeFalsy()
     const cookie = instrumentStore(new CookieStore(), kit)
+    expect('take' in cookie && cookie.take !== undefined).toBe(false)
     expect('listByUser' in cookie && cookie.listByUser !== undefined).toBe(false)
     expect('revokeByUser' in cookie && cookie.revokeByUser !== undefined).toBe(false)
     expect(cookie.canInvalidate).toBe(false)
@@ -83,6 +85,8 @@ describe('instrumentStore', () => {
     expect(await store.load(id)).not.toBeNull()
     expect(await store.load('A'.repeat(43))).toBeNull()
     const applied = await store.apply(id, { clear: false, set: { n: 1 }, remove: [] }, MINUTE)
+    expect(await store.take!(applied as string, 'n')).toBe(1)
+    expect(await store.take!(applied as string, 'n')).toBeUndefined()
     const renewed = await store.renew(applied as string, NO_CHANGES, MINUTE)
     expect(await store.apply(applied as string, NO_CHANGES, MINUTE)).toBe(RENEWED)
     expect(await store.touch(renewed as string, MINUTE)).toBe(renewed)
@@ -98,6 +102,8 @@ describe('instrumentStore', () => {
       ['cloakroom.store.load', 'found'],
       ['cloakroom.store.load', 'absent'],
       ['cloakroom.store.apply', 'ok'],
+      ['cloakroom.store.take', 'found'],
+      ['cloakroom.store.take', 'absent'],
       ['cloakroom.store.renew', 'ok'],
       ['cloakroom.store.apply', 'renewed'],
       ['cloakroom.store.touch', 'ok'],
