@@ -69,7 +69,9 @@ export async function sessionPanel(c: Context<DemoEnv>, facts: PanelFacts): Prom
       [
         'panel-key',
         'Key id',
-        html`<code>${origin.keyId}</code> <small>${origin.staleKey ? '(an older key: this response re-seals the cookie under the newest)' : '(the newest key)'}</small>`,
+        origin.keyId === null
+          ? 'none: a cookie format that names no key (actix-session)'
+          : html`<code>${origin.keyId}</code> <small>${origin.staleKey ? '(an older key: this response re-seals the cookie under the newest)' : '(the newest key)'}</small>`,
       ],
     )
   }

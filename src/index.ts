@@ -15,6 +15,8 @@ export type { Register, RegisteredData, RegisterNotJson } from './core/register.
 export type { Json, JsonSafe, JsonShape, NotJson, SessionData } from './core/json.js'
 export type { Migrate, SessionSchema } from './core/data-rules.js'
 export type { Logger } from './core/logger.js'
+export type { ActixSessionOptions } from './actix/options.js'
+export type { ActixKeyMode } from './actix/keys.js'
 export type { StandardSchemaV1 } from './core/standard-schema.js'
 export {
   GONE,

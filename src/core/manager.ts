@@ -16,6 +16,8 @@ import { SessionStatus } from './status.js'
 import { VERSION_KEY, type DataRules } from './data-rules.js'
 import { EXPIRED, GONE, RENEWED, type ChangeSet, type Missing, type RevokeSelection, type SessionOwner, type SessionRecord, type UserSessionEntry } from './store.js'
 import { enforceSessionLimit, ownerChange, ownerOfNew, withOwner } from './accounts.js'
+import { actixSeam } from '../actix/manager-seam.js'
+import type { ActixCookies } from '../actix/cookie-codec.js'
 import type { JsonShape } from './json.js'
 
 /** Browsers drop a `Set-Cookie` line longer than this (name, value and attributes). */
@@ -132,9 +134,14 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
   readonly #provider: CryptoProvider
   readonly #events: SessionEmitter
   #sealer: CookieSealer | Promise<CookieSealer> | undefined
+  /** The actix-session cookie format, under the `actixSession` option. */
+  readonly #actix: ActixCookies | undefined
 
   constructor(options: SessionOptions<Data>, provider: CryptoProvider) {
-    this.options = resolveOptions(options)
+    const resolved = resolveOptions(options)
+    const actix = actixSeam(resolved, provider)
+    this.options = actix === undefined ? resolved : { ...resolved, store: actix.store }
+    this.#actix = actix?.cookies
     this.#cookies = setCookieWriter(this.options.cookie)
     this.#provider = provider
     this.#events = new SessionEmitter(this.options.events, this.options.logger)
@@ -154,7 +161,8 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
     return (
       state.status !== SessionStatus.Unchanged ||
       state.read ||
-      (this.options.extendOn === 'every-request' && state.cookieValue !== undefined)
+      (this.options.extendOn === 'every-request' && state.cookieValue !== undefined) ||
+      this.#movesFormat(state.cookieValue)
     )
   }
 
@@ -195,6 +203,11 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
 
   get logger(): Logger {
     return this.options.logger
+  }
+
+  /** Under `actixSession`, whether the request carries a cookie in the format not written, whose session moves over. */
+  #movesFormat(value: string | undefined): boolean {
+    return this.#actix !== undefined && this.#actix.moves(value)
   }
 
   get dataRules(): DataRules | undefined {
@@ -296,11 +309,27 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
       if (value.length > 0) this.#refused('oversized', value, 'an oversized session cookie')
       return null
     }
+    if (this.#actix?.claims(value)) return this.#openActix(this.#actix, value)
     // node:crypto answers synchronously: no promise on this path unless the provider needs one.
     const sealer = this.#sealerNow()
-    if (sealer instanceof Promise) return sealer.then((ready) => ready.open(value)).then((opened) => this.#verified(value, opened))
+    if (sealer instanceof Promise) return sealer.then((ready) => ready.open(value)).then((opened) => this.#own(value, opened))
     const opened = sealer.open(value)
-    return opened instanceof Promise ? opened.then((settled) => this.#verified(value, settled)) : this.#verified(value, opened)
+    return opened instanceof Promise ? opened.then((settled) => this.#own(value, settled)) : this.#own(value, opened)
+  }
+
+  /** A cookie in cloakroom's format; under `actixSession` (writing actix-session's format), one to move over. */
+  #own(value: string, opened: OpenedValue | null): OpenedCookie | null {
+    const verified = this.#verified(value, opened)
+    return this.#actix === undefined ? verified : this.#actix.foreign(verified)
+  }
+
+  #openActix(actix: ActixCookies, value: string): OpenedCookie | null | Promise<OpenedCookie | null> {
+    const checked = (opened: OpenedCookie | null): OpenedCookie | null => {
+      if (opened === null) this.#refused('invalid', value, 'an actix-session cookie that did not verify')
+      return opened
+    }
+    const opening = actix.open(value)
+    return opening instanceof Promise ? opening.then(checked) : checked(opening)
   }
 
   #verified(value: string, opened: OpenedValue | null): OpenedCookie | null {
@@ -317,7 +346,7 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
       return null
     }
     // The value opened, so the key its key id names is the one that opened it.
-    return { id: parsed.id, createdAt: parsed.createdAt, stale: opened.stale, keyId: keyIdOf(value) ?? '' }
+    return { id: parsed.id, createdAt: parsed.createdAt, stale: opened.stale, keyId: keyIdOf(value) }
   }
 
   async load(id: string): Promise<SessionRecord | null | Refused | Unavailable> {
@@ -382,6 +411,7 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
   }
 
   #seal(id: string, createdAt: number): string | Promise<string> {
+    if (this.#actix?.writes) return this.#actix.seal(id)
     const sealer = this.#sealerNow()
     const plaintext = plaintextOf(id, createdAt)
     return sealer instanceof Promise ? sealer.then((ready) => ready.seal(plaintext)) : sealer.seal(plaintext)
@@ -423,7 +453,8 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData> implements S
     if (opened === null || (status === SessionStatus.Unchanged && state.loaded && state.record === null)) return NONE
     const owner = ownerChange(state, this.options, request)
     if (status === SessionStatus.Unchanged && owner === undefined) {
-      if (extendOn === 'every-request') {
+      // Under `actixSession`, a cookie in the format not written is touched too: the touch moves it over.
+      if (extendOn === 'every-request' || opened.migrate === true) {
         const id = await store.touch(opened.id, this.#ttlFor(opened.createdAt))
         if (typeof id !== 'string') return this.#missing(id, state, request)
         return this.#reissue(state, opened, id, persistent)

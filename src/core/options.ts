@@ -6,6 +6,7 @@ import { resolveDataRules, type DataRules, type Migrate, type SessionSchema } fr
 import type { RegisteredData } from './register.js'
 import type { SessionStore } from './store.js'
 import type { CloakroomError } from './errors.js'
+import { resolveActix, type ActixSessionOptions, type ResolvedActix } from '../actix/options.js'
 
 /** When a session's idle window is pushed forward. */
 export type ExtendOn = 'state-changes' | 'every-request'
@@ -146,6 +147,14 @@ export interface SessionOptions<Data = RegisteredData> {
    * stored at that request's commit. One that throws counts as invalid data (see `onInvalid`).
    */
   migrate?: Migrate<Data>
+  /**
+   * Reads and writes sessions exactly as actix-session 0.10/0.11 (actix-web 4) does, with
+   * `CookieStore` or `RedisStore`, so a Rust service and this one share a login; `write: false`
+   * reads actix-session's sessions but writes cloakroom's, to move off actix-web without a logout.
+   * Key rotation, the absolute timeout and hashed ids at rest do not apply to actix-session's
+   * format: see docs/actix-session.md.
+   */
+  actixSession?: ActixSessionOptions
 }
 
 /** Options with every default filled in and every value checked. */
@@ -170,6 +179,8 @@ export interface ResolvedOptions {
   onStoreError: 'error' | 'anonymous'
   /** The `schema`, `onInvalid`, `version` and `migrate` options; `undefined` when none is given. */
   dataRules: DataRules | undefined
+  /** The `actixSession` option, checked; `undefined` when not set. */
+  actix: ResolvedActix | undefined
 }
 
 // RFC 7230 token characters: stricter than what browsers accept, so no name can smuggle syntax.
@@ -194,6 +205,7 @@ const TOP_LEVEL_KEYS = new Set([
   'onInvalid',
   'version',
   'migrate',
+  'actixSession',
 ])
 const COOKIE_KEYS = new Set(['name', 'secure', 'httpOnly', 'sameSite', 'path', 'domain', 'partitioned'])
 const BROWSER_KEYS = new Set(['type', 'stateTtl', 'extendOn'])
@@ -368,7 +380,9 @@ export function resolveOptions<Data>(options: SessionOptions<Data>): ResolvedOpt
     throw new ConfigError("lifecycle.extendOn must be 'state-changes' or 'every-request'")
   }
   const absolute = options.absoluteTimeout === undefined ? 2_592_000 : options.absoluteTimeout
-  const absoluteTimeoutMs = absolute === null ? null : seconds(absolute, 'absoluteTimeout') * 1000
+  const actix = resolveActix(options.actixSession, { store, keys, userKey: options.userKey, absoluteTimeout: options.absoluteTimeout })
+  // actix-session's format records no creation time, so no absolute timeout can be judged.
+  const absoluteTimeoutMs = absolute === null || actix?.write === true ? null : seconds(absolute, 'absoluteTimeout') * 1000
   if (options.onError !== undefined && typeof options.onError !== 'function') throw new ConfigError('onError must be a function')
   const accounts = resolveAccounts(options)
   const onStoreError = options.onStoreError ?? 'error'
@@ -380,6 +394,7 @@ export function resolveOptions<Data>(options: SessionOptions<Data>): ResolvedOpt
     events: resolveEvents(options.events),
     onStoreError,
     dataRules: resolveDataRules(options),
+    actix,
     store,
     keys,
     cookie: resolveCookie(options.cookie),

@@ -112,8 +112,10 @@ export interface OpenedCookie {
   createdAt: number
   /** Sealed under an older key: re-seal it on this response. */
   stale: boolean
-  /** The id of the key that opened it (the cookie format's key id, derived from the key by HKDF). */
-  keyId: string
+  /** The id of the key that opened it (the cookie format's key id, derived from the key by HKDF); absent for a format that names none (actix-session's). */
+  keyId?: string
+  /** An actix-session cookie read under `actixSession: { write: false }`: move it to cloakroom's format on this response. */
+  migrate?: boolean
 }
 
 /**
@@ -129,8 +131,12 @@ export interface SessionOrigin {
   readonly createdAt: number
   /** When it ends whatever its activity (`absoluteTimeout`), epoch ms; `null` for never. */
   readonly absoluteExpiresAt: number | null
-  /** The id of the key that opened the request's cookie: 8 characters the cookie carries in clear, derived from the key by HKDF (it names the key, never reveals it). */
-  readonly keyId: string
+  /**
+   * The id of the key that opened the request's cookie: 8 characters the cookie carries in clear,
+   * derived from the key by HKDF (it names the key, never reveals it). `null` for a cookie in a
+   * format that names no key (an actix-session cookie read under `actixSession`).
+   */
+  readonly keyId: string | null
   /** The key is not the newest: this response re-seals the cookie under the newest one. */
   readonly staleKey: boolean
 }
@@ -457,7 +463,7 @@ export class SessionHandle<Data extends JsonShape<Data> = RegisteredData> implem
     const opened = await state.openCookie()
     if (state.record === null || opened === null) return null
     const { createdAt, absoluteExpiresAt } = state.record
-    return { createdAt, absoluteExpiresAt, keyId: opened.keyId, staleKey: opened.stale }
+    return { createdAt, absoluteExpiresAt, keyId: opened.keyId ?? null, staleKey: opened.stale }
   }
 
   get<K extends Key<Data>>(key: K): Promise<Value<Data, K> | undefined>

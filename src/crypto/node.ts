@@ -1,3 +1,4 @@
+import { nodeActixCrypto } from '../actix/crypto-node.js'
 import { isUtf8 } from 'node:buffer'
 import {
   createCipheriv,
@@ -134,6 +135,7 @@ function signedSealer(ring: Map<string, RingKey>, newest: RingKey): CookieSealer
  */
 export const cryptoProvider: CryptoProvider = {
   name: 'node',
+  actix: nodeActixCrypto,
   createSealer(options: SealerOptions): CookieSealer {
     const ring = buildRing(options)
     const newest = ring.values().next().value

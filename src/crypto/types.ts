@@ -1,3 +1,5 @@
+import type { ActixCrypto } from '../actix/types.js'
+
 /** A value, or a promise of it: the `node:crypto` implementation answers synchronously, WebCrypto cannot. */
 export type MaybePromise<T> = T | Promise<T>
 
@@ -42,4 +44,6 @@ export interface CryptoProvider {
   readonly name: 'node' | 'web'
   /** Derives subkeys and key ids from the secrets. */
   createSealer(options: SealerOptions): MaybePromise<CookieSealer>
+  /** actix-session's cookie crypto on the same runtime (the `actixSession` option). */
+  readonly actix?: ActixCrypto
 }

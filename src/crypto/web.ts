@@ -1,3 +1,4 @@
+import { webActixCrypto } from '../actix/crypto-web.js'
 import {
   INFO_AES_GCM,
   INFO_HMAC,
@@ -157,6 +158,7 @@ function decodeUtf8(bytes: Uint8Array): string | null {
  */
 export const cryptoProvider: CryptoProvider = {
   name: 'web',
+  actix: webActixCrypto,
   async createSealer(options: SealerOptions): Promise<CookieSealer> {
     const ring = await buildRing(options)
     const newest = ring.values().next().value

@@ -5,6 +5,8 @@ import type { RevocationList } from '../../core/revocation.js'
 import { EXPIRED } from '../../core/store.js'
 import type { ChangeSet, Expired, RevokeSelection, SessionOwner, SessionRecord, SessionStore } from '../../core/store.js'
 import { RevocationCache } from './revocation-cache.js'
+import { ActixCookieStore } from '../../actix/cookie-store.js'
+import { ACTIX_STORE } from '../../actix/store-hook.js'
 
 /** The record as it travels: `{"v":1,"d":data,"c":createdAt,"a":absoluteExpiresAt,"e":expiresAt,"o"?:owner}`. */
 interface Envelope {
@@ -214,6 +216,11 @@ export class CookieStore implements SessionStore {
    * the session in the browser.
    */
   async delete(_id: string): Promise<void> {}
+
+  /** actix-session's `CookieSessionStore` format, for the manager's `actixSession` option. */
+  [ACTIX_STORE](): SessionStore {
+    return new ActixCookieStore()
+  }
 
   #live(id: string): Envelope | undefined {
     const envelope = decode(id)

@@ -17,6 +17,8 @@ import { APPLY, CREATE, RENEW, REPLY, TOUCH } from './scripts.js'
 import type { Script } from './scripts.js'
 import { send } from './send.js'
 import { UserIndex } from './user-index.js'
+import { ActixRedisStore } from './actix.js'
+import { ACTIX_STORE, type ActixStoreOptions } from '../../actix/store-hook.js'
 
 /**
  * Options of {@link RedisStore}.
@@ -91,6 +93,11 @@ export class RedisStore implements SessionStore {
     this.prefix = prefix
     this.timeoutMs = timeoutMs
     this.#index = new UserIndex(this.#redis, prefix, timeoutMs, (key, remaining) => this.#durable(key, 'revokeByUser', remaining))
+  }
+
+  /** actix-session's `RedisSessionStore` format (its keys and commands), for the manager's `actixSession` option. */
+  [ACTIX_STORE](options: ActixStoreOptions): SessionStore {
+    return new ActixRedisStore(this.#redis, options.prefix, this.timeoutMs)
   }
 
   /**
