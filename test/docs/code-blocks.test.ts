@@ -14,14 +14,26 @@
 // A block that cannot compile on purpose (a fragment with `…`, a wrong example) says so and why in
 // its info string: ```ts nocheck: why. Each block is its own module; a block that augments
 // `Register` (which types every session of a program) is compiled in a program of its own.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+//
+// A block whose first line names a file (`// lib/sessions.ts: …`, as the Next.js pages do) is that
+// file of a small app: the guide's named blocks are written at their paths and compiled together as
+// an app is (bundler resolution, `@/` for the app's root), so they may import one another. Blocks that
+// import `next/…` need the Next.js test app's package (test/next, `npm --prefix test/next ci`):
+// without it they are skipped with a loud message, except under CI=true, where they fail.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
 import { codeBlocks, guideFiles, ROOT, type CodeBlock } from './markdown.js'
 
 const TS = new Set(['ts', 'typescript', 'mts'])
 const OUT = join(ROOT, '.tmp/doc-blocks')
+const NEXT = join(ROOT, 'test/next/node_modules/next')
+const CI = process.env.CI === 'true'
+
+/** The file a block says it is (`// app/actions.ts: …` on its first line), or undefined. */
+const namedFile = (block: CodeBlock): string | undefined => /^\/\/ ((?:[\w.@-]+\/)*[\w.-]+\.tsx?)(?::|\s|$)/.exec(block.code)?.[1]
+const slug = (file: string): string => file.replace(/[/.]/g, '_')
 
 /** `cloakroom` and its subpaths → the sources, read from package.json's exports (`./dist/x.d.ts` → `./src/x.ts`). */
 function packagePaths(): Record<string, string[]> {
@@ -34,6 +46,8 @@ function packagePaths(): Record<string, string[]> {
     paths[name] = [types.replace(/^\.\/dist\//, './src/').replace(/\.d\.ts$/, '.ts')]
   }
   paths['#crypto'] = ['./src/crypto/node.ts']
+  // Next.js lives in the Next.js test app's package, not the repository's.
+  if (existsSync(NEXT)) paths['next/*'] = ['./test/next/node_modules/next/*']
   return paths
 }
 
@@ -51,9 +65,10 @@ interface Written {
 }
 
 function write(block: CodeBlock): Written {
-  const name = `${block.file.replace(/[/.]/g, '_')}_L${block.line}.ts`
+  const named = namedFile(block)
+  const path = named === undefined ? join(OUT, `${slug(block.file)}_L${block.line}.ts`) : join(OUT, slug(block.file), named)
+  mkdirSync(dirname(path), { recursive: true })
   const prelude = block.prelude === undefined ? '' : `${block.prelude}\n`
-  const path = join(OUT, name)
   // `export {}` keeps every block a module of its own: top-level names never clash between blocks.
   // Deno's `npm:` specifiers name the same packages as bare ones.
   const code = block.code.replace(/(from\s+|import\s+)(['"])npm:/g, '$1$2')
@@ -124,10 +139,32 @@ describe('the guides\' TypeScript blocks', () => {
     mkdirSync(OUT, { recursive: true })
     const options = compilerOptions()
     const host = cachingHost(options)
-    const written = checked.map(write)
+    const needsNext = (block: CodeBlock): boolean => /from ['"]next\//.test(block.code)
+    const skipped = existsSync(NEXT) || CI ? [] : checked.filter(needsNext)
+    if (skipped.length > 0) {
+      console.warn(
+        `\n!!!!!!!!\n!!! SKIPPING ${skipped.length} code block(s) that import next/… (${[...new Set(skipped.map((b) => b.file))].join(', ')}): ` +
+          `the Next.js test app's package is not installed (npm --prefix test/next ci)\n!!!!!!!!\n`,
+      )
+    }
+    const written = checked.filter((block) => !skipped.includes(block)).map(write)
     const registers = written.filter((file) => /declare module ['"]cloakroom['"]/.test(file.block.prelude ?? '') || /declare module ['"]cloakroom['"]/.test(file.block.code))
-    const plain = written.filter((file) => !registers.includes(file))
+    const apps = new Map<string, Written[]>()
+    for (const file of written.filter((candidate) => !registers.includes(candidate) && namedFile(candidate.block) !== undefined)) {
+      apps.set(file.block.file, [...(apps.get(file.block.file) ?? []), file])
+    }
+    const plain = written.filter((file) => !registers.includes(file) && namedFile(file.block) === undefined)
     const problems = [plain, ...registers.map((file) => [file])].flatMap((group) => (group.length === 0 ? [] : compile(group, options, host)))
+    // Each guide's app: bundler resolution as Next.js compiles it, `@/` its root.
+    for (const [guide, files] of apps) {
+      const appOptions: ts.CompilerOptions = {
+        ...options,
+        module: ts.ModuleKind.ESNext,
+        moduleResolution: ts.ModuleResolutionKind.Bundler,
+        paths: { ...options.paths, '@/*': [`./${join('.tmp/doc-blocks', slug(guide))}/*`] },
+      }
+      problems.push(...compile(files, appOptions, cachingHost(appOptions)))
+    }
     expect(problems, `${problems.length} compile error(s) in the guides' code blocks:\n${problems.join('\n')}`).toEqual([])
   })
 })
