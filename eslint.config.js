@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint'
 const drivers = ['@opentelemetry/*', 'hono', 'hono/*', 'express', 'fastify', 'koa', 'redis', 'ioredis', 'pg', 'better-sqlite3']
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/.work/**', 'bench/results/**', 'test/next/.next/**', 'test/next/next-env.d.ts'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/.work/**', 'bench/results/**', 'test/next/.next/**', 'test/next/next-env.d.ts', '.tmp/**', 'docs-site/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

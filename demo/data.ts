@@ -2,8 +2,10 @@ import type { SessionEnv } from '../src/adapters/hono/index.js'
 
 /** What the demo keeps in a session: JSON values only, checked by the compiler. */
 export interface DemoData {
-  counter?: number
+  /** The signed-in user's name; the demo files sessions by it (`userKey`). */
   userId?: string
+  /** The cart: quantity by catalogue item. */
+  cart?: Record<string, number>
 }
 
 /** The demo's Hono environment: `c.get('session')` is a `Session<DemoData>` in every route. */

@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { html } from 'hono/html'
 import type { UserSession } from '../src/core/session.js'
 import type { DemoEnv } from './data.js'
@@ -76,7 +76,10 @@ function notice(query: (name: string) => string | undefined): Markup | '' {
   }
 }
 
-const refused = (message: string): Markup => page(html`<p class="error">${message}</p><p><a href="/devices">Back to your devices</a></p>`)
+const refused = (message: string): Markup => html`<section><p class="error">${message}</p><p><a href="/devices">Back to your devices</a></p></section>`
+
+/** Makes a whole page of a body: the app's layout and its session panel. */
+export type Frame = (c: Context<DemoEnv>, body: Markup) => Promise<Markup>
 
 /**
  * "Your devices": `GET /devices` lists the signed-in user's sessions (user agent, created, last
@@ -84,48 +87,54 @@ const refused = (message: string): Markup => page(html`<p class="error">${messag
  * `POST /devices/sign-out-others` ends every other one. Mount it under `/devices`, after the
  * sessions middleware (with `userKey: 'userId'`) and the same-origin check.
  */
-export function deviceRoutes(storeName: string, can: DeviceCapabilities): Hono<DemoEnv> {
+export function deviceRoutes(storeName: string, can: DeviceCapabilities, frame: Frame = async (_c, body) => page(body)): Hono<DemoEnv> {
   const routes = new Hono<DemoEnv>()
 
   routes.get('/', async (c) => {
     const session = c.get('session')
     const user = await session.get('userId')
-    if (user === undefined) return c.html(page(html`<h2>Your devices</h2><p>Not signed in.</p>${signInForm()}`))
+    if (user === undefined) return c.html(await frame(c, html`<section><h2>Your devices</h2><p>Not signed in.</p>${signInForm()}</section>`))
     const heading = html`<h2>Your devices</h2>
       <p>Signed in as <strong>${user}</strong>.</p>
       ${notice((name) => c.req.query(name))}`
     if (!can.list) {
       return c.html(
-        page(html`${heading}
-          <p class="error">The <code>${storeName}</code> store cannot list a user's sessions${can.revokeOthers ? '' : ', nor sign them out'}:
-          run the demo on a store that can (<code>SESSION_STORE=memory npm start</code>) to see your devices here.</p>
-          ${can.revokeOthers ? signOutOthersForm() : ''}`),
+        await frame(
+          c,
+          html`<section>${heading}
+            <p class="error">The <code>${storeName}</code> store cannot list a user's sessions${can.revokeOthers ? '' : ', nor sign them out'}:
+            run the demo on a store that can (<code>SESSION_STORE=memory npm start</code>) to see your devices here.</p>
+            ${can.revokeOthers ? signOutOthersForm() : ''}</section>`,
+        ),
       )
     }
     const devices = await session.listUserSessions()
     const now = Date.now()
     return c.html(
-      page(html`${heading}
-        <table>
-          <thead><tr><th>Device</th><th>Signed in</th><th>Last seen</th><th></th></tr></thead>
-          <tbody>${devices.map((device) => row(device, now))}</tbody>
-        </table>
-        ${devices.some((device) => !device.current) && can.revokeOthers ? signOutOthersForm() : ''}`),
+      await frame(
+        c,
+        html`<section>${heading}
+          <table>
+            <thead><tr><th>Device</th><th>Signed in</th><th>Last seen</th><th></th></tr></thead>
+            <tbody>${devices.map((device) => row(device, now))}</tbody>
+          </table>
+          ${devices.some((device) => !device.current) && can.revokeOthers ? signOutOthersForm() : ''}</section>`,
+      ),
     )
   })
 
   routes.post('/sign-out', async (c) => {
-    if (!can.list) return c.html(refused(`The ${storeName} store cannot sign out one session by itself.`), 400)
+    if (!can.list) return c.html(await frame(c, refused(`The ${storeName} store cannot sign out one session by itself.`)), 400)
     const handle = await formField(c, 'handle')
     if (handle === undefined || handle === '' || handle.length > MAX_HANDLE) {
-      return c.html(refused('That form named no session to sign out.'), 400)
+      return c.html(await frame(c, refused('That form named no session to sign out.')), 400)
     }
     const ended = await c.get('session').revokeUserSession(handle)
     return c.redirect(`/devices?notice=${ended ? 'signed-out' : 'not-found'}`, 303)
   })
 
   routes.post('/sign-out-others', async (c) => {
-    if (!can.revokeOthers) return c.html(refused(`The ${storeName} store cannot sign sessions out.`), 400)
+    if (!can.revokeOthers) return c.html(await frame(c, refused(`The ${storeName} store cannot sign sessions out.`)), 400)
     const count = await c.get('session').revokeOtherUserSessions()
     // The cookie store's revocation mark cannot count what it ended: then no number is shown.
     return c.redirect(`/devices?notice=signed-out-others${count === null ? '' : `&count=${count}`}`, 303)

@@ -5,7 +5,8 @@
  */
 export { createSessionManager } from './create.js'
 export { sessionFailure, type SessionManager } from './core/manager.js'
-export type { Session } from './core/session.js'
+export type { Session, SessionOrigin, UserSession } from './core/session.js'
+export type { RefusedReason, SessionEventMap, SessionEvents } from './core/events.js'
 export { SessionStatus } from './core/status.js'
 export type { SessionOptions, CookieOptions, BrowserLifecycle, PersistentLifecycle, ExtendOn } from './core/options.js'
 export type { SessionEngine, HeaderView, ResponseView } from './core/engine.js'

@@ -1,4 +1,5 @@
 import { setCookieWriter, readCookie, type SetCookieWriter } from '../cookie/session-cookie.js'
+import { keyIdOf } from '../crypto/format.js'
 import type { CookieSealer, CryptoProvider, OpenedValue } from '../crypto/types.js'
 import { applyChanges } from './change-set.js'
 import { commitPurgeOnly, commitsAt } from './commit-rule.js'
@@ -377,7 +378,8 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData, Flash extend
       this.#events.emit('expired', { at: now, cause: 'absolute' })
       return null
     }
-    return { id: parsed.id, createdAt: parsed.createdAt, stale: opened.stale }
+    // The value opened, so the key its key id names is the one that opened it.
+    return { id: parsed.id, createdAt: parsed.createdAt, stale: opened.stale, keyId: keyIdOf(value) }
   }
 
   async load(id: string): Promise<SessionRecord | null | Refused | Unavailable> {

@@ -45,6 +45,19 @@ type Value<Data, K extends keyof Data> = Exclude<Data[K], undefined>
 export interface Session<Data extends JsonShape<Data> = RegisteredData, Flash extends JsonShape<Flash> = RegisteredFlash> {
   /** `'unchanged' | 'changed' | 'renewed' | 'purged'`. */
   readonly status: SessionStatus
+  /**
+   * Where this request's session came from, for a diagnostics page or an audit line: its creation
+   * time and absolute end (from the record), and the id of the key that opened the cookie. `null`
+   * when no live session came in: no cookie, a refused one, or no record behind it. Loads the
+   * session as a read does. Read-only: it changes nothing.
+   *
+   * @example
+   * ```ts
+   * const origin = await session.origin()
+   * if (origin?.staleKey) console.info(`cookie sealed under retired key ${origin.keyId}: re-sealed now`)
+   * ```
+   */
+  origin(): Promise<SessionOrigin | null>
   /** The value at `key`, or `undefined`; with a Standard Schema, validated (throws {@link SessionSchemaError}). */
   get<K extends Key<Data>>(key: K): Promise<Value<Data, K> | undefined>
   get<S extends StandardSchemaV1>(key: string, schema: S): Promise<StandardSchemaV1.InferOutput<S> | undefined>
@@ -139,8 +152,33 @@ export interface OpenedCookie {
   createdAt: number
   /** Sealed under an older key: re-seal it on this response. */
   stale: boolean
+  /** The id of the key that opened it (the cookie format's key id, derived from the key by HKDF); absent for a format that names none (actix-session's). */
+  keyId?: string
   /** An actix-session cookie read under `actixSession: { write: false }`: move it to cloakroom's format on this response. */
   migrate?: boolean
+}
+
+/**
+ * Where a request's session came from: see {@link Session.origin}.
+ *
+ * @example
+ * ```ts
+ * const origin: SessionOrigin = { createdAt: 1_700_000_000_000, absoluteExpiresAt: null, keyId: 'AbCdEfGh', staleKey: false }
+ * ```
+ */
+export interface SessionOrigin {
+  /** When the session was first created (epoch ms); `renew()` keeps it. */
+  readonly createdAt: number
+  /** When it ends whatever its activity (`absoluteTimeout`), epoch ms; `null` for never. */
+  readonly absoluteExpiresAt: number | null
+  /**
+   * The id of the key that opened the request's cookie: 8 characters the cookie carries in clear,
+   * derived from the key by HKDF (it names the key, never reveals it). `null` for a cookie in a
+   * format that names no key (an actix-session cookie read under `actixSession`).
+   */
+  readonly keyId: string | null
+  /** The key is not the newest: this response re-seals the cookie under the newest one. */
+  readonly staleKey: boolean
 }
 
 /** A record the store returned but the manager refused (past the absolute timeout, unreadable): no session. */
@@ -574,6 +612,15 @@ export class SessionHandle<Data extends JsonShape<Data> = RegisteredData, Flash 
 
   get status(): SessionStatus {
     return this.#state.status
+  }
+
+  async origin(): Promise<SessionOrigin | null> {
+    const state = this.#state
+    await state.load()
+    const opened = await state.openCookie()
+    if (state.record === null || opened === null) return null
+    const { createdAt, absoluteExpiresAt } = state.record
+    return { createdAt, absoluteExpiresAt, keyId: opened.keyId ?? null, staleKey: opened.stale }
   }
 
   get<K extends Key<Data>>(key: K): Promise<Value<Data, K> | undefined>

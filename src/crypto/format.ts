@@ -207,6 +207,21 @@ export function parseSigned(value: unknown): SignedParts | null {
   return { kid: parts[1]!, payload, mac }
 }
 
+/**
+ * The key id a sealed value names (its second part, in either version), or `undefined` for a value
+ * of neither shape. It says nothing of authenticity: ask it of a value that opened.
+ *
+ * @example
+ * ```ts
+ * keyIdOf('e1.AbCdEfGh.…') // 'AbCdEfGh'
+ * ```
+ */
+export function keyIdOf(value: string): string | undefined {
+  if (!value.startsWith(PRIVATE_VERSION + '.') && !value.startsWith(SIGNED_VERSION + '.')) return undefined
+  const kid = value.split('.', 3)[1]
+  return kid !== undefined && kid.length === KID_LENGTH ? kid : undefined
+}
+
 function split(value: unknown, count: number, version: string): string[] | null {
   if (typeof value !== 'string' || value.length > MAX_SEALED_LENGTH) return null
   // Cheap rejections first, so garbage costs no allocation.

@@ -43,7 +43,7 @@ function standalone(): SessionHandle {
 function withRecord(data: SessionRecord['data']): { session: SessionHandle; loads: () => number } {
   let loads = 0
   const backend: SessionBackend = {
-    openCookie: async () => ({ id: 'id-1', createdAt: Date.now(), stale: false }),
+    openCookie: async () => ({ id: 'id-1', createdAt: Date.now(), stale: false, keyId: 'AbCdEfGh' }),
     load: async () => {
       loads++
       return { data: structuredClone(data), createdAt: 0, absoluteExpiresAt: null }

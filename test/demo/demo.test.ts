@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { demoApp } from '../../demo/app.js'
+import { DEMO_SESSION_DEFAULTS, demoApp } from '../../demo/app.js'
 import { generateKey } from '../../src/crypto/keys.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
 import { cookieHeader, sessionCookie } from '../support/http.js'
@@ -20,31 +20,72 @@ describe('demo app (in-process)', () => {
     })
   const status = async (cookie?: string): Promise<{ status: string; entries: Record<string, unknown> }> =>
     (await app.request('/status.json', { headers: cookie ? { cookie } : {} })).json() as never
+  const home = async (cookie?: string): Promise<string> => (await app.request('/', { headers: cookie ? { cookie } : {} })).text()
 
-  it('counts, logs in with a new id, and logs out with the removal cookie', async () => {
-    const first = await post('/increment')
+  it('fills a cart, logs in with a new id (the cart goes along), and logs out with the removal cookie', async () => {
+    const first = await post('/cart/add', undefined, 'sku=scarf')
     expect(first.status).toBe(303)
     const cookie = cookieHeader(first)
-    await post('/increment', cookie)
-    expect(await status(cookie)).toEqual({ status: 'unchanged', entries: { counter: 2 } })
+    await post('/cart/add', cookie, 'sku=scarf')
+    await post('/cart/add', cookie, 'sku=hanger')
+    expect(await status(cookie)).toEqual({ status: 'unchanged', entries: { cart: { scarf: 2, hanger: 1 } } })
+    await post('/cart/remove', cookie, 'sku=hanger')
+    expect((await status(cookie)).entries).toEqual({ cart: { scarf: 2 } })
 
     const login = await post('/login', cookie, 'user=ferris')
     const loggedIn = cookieHeader(login)
     expect(loggedIn).not.toBe(cookie)
-    expect((await status(loggedIn)).entries).toEqual({ counter: 2, userId: 'ferris' })
+    expect((await status(loggedIn)).entries).toEqual({ cart: { scarf: 2 }, userId: 'ferris' })
     expect((await status(cookie)).entries).toEqual({})
 
-    const page = await (await app.request('/', { headers: { cookie: loggedIn } })).text()
+    const page = await home(loggedIn)
     expect(page).toContain('Signed in as <strong>ferris</strong>')
+    expect(page).toMatch(/<tr data-sku="scarf">\s*<td>Wool scarf<\/td><td class="qty">2<\/td>/)
+    expect(page).toContain('<th id="cart-total">€38.00</th>')
+
+    await post('/cart/clear', loggedIn)
+    expect((await status(loggedIn)).entries).toEqual({ userId: 'ferris' })
+    expect(await home(loggedIn)).toContain('Your cart is empty.')
 
     const logout = await post('/logout', loggedIn)
     expect(sessionCookie(logout)?.maxAge).toBe(0)
     expect((await status(loggedIn)).entries).toEqual({})
   })
 
+  it('refuses an item not in the catalogue (400) and keeps a quantity within bounds', async () => {
+    const cookie = cookieHeader(await post('/cart/add', undefined, 'sku=umbrella'))
+    expect((await post('/cart/add', cookie, 'sku=%3Cscript%3E')).status).toBe(400)
+    expect((await post('/cart/add', cookie, 'sku=__proto__')).status).toBe(400)
+    expect((await post('/cart/remove', cookie, 'sku=nothing')).status).toBe(400)
+    for (let i = 0; i < 12; i++) await post('/cart/add', cookie, 'sku=umbrella')
+    expect((await status(cookie)).entries).toEqual({ cart: { umbrella: 9 } })
+  })
+
+  it("shows this request's session in the panel: nothing without a cookie; then status, created, expiries, store and the opening key", async () => {
+    const none = await home()
+    expect(none).toContain('<dd id="panel-status"><code>unchanged</code></dd>')
+    expect(none).toMatch(/<dd id="panel-cookie">none yet/)
+    expect(none).toContain('<dd id="panel-store"><code>memory</code></dd>')
+    expect(none).not.toContain('panel-key')
+
+    const cookie = cookieHeader(await post('/cart/add', undefined, 'sku=scarf'))
+    const page = await home(cookie)
+    const keyId = cookie.split('=')[1]!.split('.')[1]!
+    expect(page).toContain(`<dd id="panel-key"><code>${keyId}</code> <small>(the newest key)</small></dd>`)
+    const created = Date.parse(/<dd id="panel-created"><time datetime="([^"]+)"/.exec(page)![1]!)
+    const idle = Date.parse(/<dd id="panel-idle"><time datetime="([^"]+)"/.exec(page)![1]!)
+    const absolute = Date.parse(/<dd id="panel-absolute"><time datetime="([^"]+)"/.exec(page)![1]!)
+    expect(absolute - created).toBe(DEMO_SESSION_DEFAULTS.absoluteTimeout * 1000)
+    expect(idle - created).toBeGreaterThanOrEqual(DEMO_SESSION_DEFAULTS.lifecycle.stateTtl * 1000)
+    expect(idle).toBeLessThanOrEqual(absolute)
+
+    const stale = await home('id=e1.AAAAAAAA.bm90IGEgcmVhbCBjb29raWUgYXQgYWxsLCBubyBuby4')
+    expect(stale).toMatch(/<dd id="panel-cookie">one came in, but it opened no live session/)
+  })
+
   it('escapes what a user typed as their name', async () => {
     const login = await post('/login', undefined, 'user=%3Cscript%3Ex%3C%2Fscript%3E')
-    const page = await (await app.request('/', { headers: { cookie: cookieHeader(login) } })).text()
+    const page = await home(cookieHeader(login))
     expect(page).not.toContain('<script>x')
     expect(page).toContain('&lt;script&gt;')
   })
@@ -85,17 +126,23 @@ describe('npm start (the demo server as a process)', () => {
     })
   }
 
-  it('runs on an SQLite file by default, and a session survives a restart', async () => {
+  it('runs on an SQLite file by default, and a cart survives a restart', async () => {
     const env = { SESSION_KEY: generateKey(), SESSION_STORE: `sqlite:${join(dir, 'sessions.db')}` }
     const first = await start(env)
-    const response = await fetch(`http://127.0.0.1:${first.port}/increment`, { method: 'POST', redirect: 'manual' })
-    const cookie = cookieHeader(response)
-    await fetch(`http://127.0.0.1:${first.port}/increment`, { method: 'POST', redirect: 'manual', headers: { cookie } })
+    const add = (cookie?: string): Promise<Response> =>
+      fetch(`http://127.0.0.1:${first.port}/cart/add`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie === undefined ? {} : { cookie }) },
+        body: 'sku=hanger',
+      })
+    const cookie = cookieHeader(await add())
+    await add(cookie)
     await first.stop()
 
     const second = await start(env)
     const status = await fetch(`http://127.0.0.1:${second.port}/status.json`, { headers: { cookie } })
-    expect(await status.json()).toEqual({ status: 'unchanged', entries: { counter: 2 } })
+    expect(await status.json()).toEqual({ status: 'unchanged', entries: { cart: { hanger: 2 } } })
     await second.stop()
   })
 
