@@ -6,6 +6,7 @@ import { resolveDataRules, type DataRules, type Migrate, type SessionSchema } fr
 import type { RegisteredData } from './register.js'
 import type { SessionStore } from './store.js'
 import type { CloakroomError } from './errors.js'
+import { DEFAULT_OPENED_CACHE, type OpenedCacheLimits } from '../crypto/opened-cache.js'
 
 /** When a session's idle window is pushed forward. */
 export type ExtendOn = 'state-changes' | 'every-request'
@@ -146,6 +147,14 @@ export interface SessionOptions<Data = RegisteredData> {
    * stored at that request's commit. One that throws counts as invalid data (see `onInvalid`).
    */
   migrate?: Migrate<Data>
+  /**
+   * The bounded cache of cookie values that already verified, so the next request carrying the
+   * same value costs a lookup instead of a decryption (a cookie this process sealed is entered at
+   * sealing): `false` turns it off. Default `{ maxEntries: 10000, maxCharacters: 4194304 }` (at
+   * most 8 MiB of strings). Each hit still checks the key ring, the absolute timeout and the
+   * store's expiry; see docs/security.md.
+   */
+  cookieCache?: false | { maxEntries?: number; maxCharacters?: number }
 }
 
 /** Options with every default filled in and every value checked. */
@@ -170,6 +179,7 @@ export interface ResolvedOptions {
   onStoreError: 'error' | 'anonymous'
   /** The `schema`, `onInvalid`, `version` and `migrate` options; `undefined` when none is given. */
   dataRules: DataRules | undefined
+  cookieCache: OpenedCacheLimits | false
 }
 
 // RFC 7230 token characters: stricter than what browsers accept, so no name can smuggle syntax.
@@ -194,7 +204,9 @@ const TOP_LEVEL_KEYS = new Set([
   'onInvalid',
   'version',
   'migrate',
+  'cookieCache',
 ])
+const CACHE_KEYS = new Set(['maxEntries', 'maxCharacters'])
 const COOKIE_KEYS = new Set(['name', 'secure', 'httpOnly', 'sameSite', 'path', 'domain', 'partitioned'])
 const BROWSER_KEYS = new Set(['type', 'stateTtl', 'extendOn'])
 const PERSISTENT_KEYS = new Set(['type', 'ttl', 'extendOn'])
@@ -390,7 +402,22 @@ export function resolveOptions<Data>(options: SessionOptions<Data>): ResolvedOpt
     absoluteTimeoutMs,
     onError: options.onError,
     logger: resolveLogger(options.logger),
+    cookieCache: resolveCookieCache(options.cookieCache),
   }
+}
+
+/** The `cookieCache` option: `false`, or bounds that are whole numbers of at least 1. */
+function resolveCookieCache(given: SessionOptions['cookieCache']): OpenedCacheLimits | false {
+  if (given === false) return false
+  const cache = objectOption(given, 'cookieCache') ?? {}
+  rejectUnknown(cache, CACHE_KEYS, 'cookieCache.')
+  const { maxEntries = DEFAULT_OPENED_CACHE.maxEntries, maxCharacters = DEFAULT_OPENED_CACHE.maxChars } = cache
+  for (const [name, value] of [['maxEntries', maxEntries], ['maxCharacters', maxCharacters]] as const) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new ConfigError(`cookieCache.${name} must be a whole number of at least 1 (got ${String(value)}); pass cookieCache: false to turn the cache off`)
+    }
+  }
+  return { maxEntries, maxChars: maxCharacters }
 }
 
 /** The accounts options: filing sessions by user, and what that needs of the store. */

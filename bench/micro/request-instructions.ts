@@ -1,0 +1,177 @@
+/**
+ * Instructions per request through a whole framework, in process and without a socket, under
+ * `valgrind --tool=callgrind`: Fastify through `inject()` and Hono through `app.request()`, bare
+ * and with each session library, on the benchmark's routes and with the benchmark's traffic (a
+ * pool of sessions made through `/counter`, each request taking the next cookie, the client
+ * keeping whatever cookie a response sets). The load benchmark measures CPU time over real
+ * sockets, which a shared machine blurs by a factor of several; an instruction count does not
+ * move, so a few percent are visible here. Cost over bare = instructions per request minus the
+ * bare framework's, as in the load benchmark.
+ *
+ * `tsx bench/micro/request-instructions.ts [out.json] [app …]`: each (app, route) runs in its
+ * own process twice, `N1` and `N2` requests, and the difference divided by `N2 − N1` is the cost
+ * per request (start-up, the session pool and the JIT's warm-up cancel out).
+ *
+ * @module
+ */
+import { execFile } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { promisify } from 'node:util'
+import { counterOf, loadPeer, SECRET } from '../servers/common.js'
+
+/** One (app, route): instructions per request, and over the bare framework's. */
+export interface RequestInstructions {
+  app: string
+  route: string
+  instructions: number
+  overBare: number | null
+}
+
+const N1 = Number(process.env['INSTR_N1'] ?? 500)
+const N2 = Number(process.env['INSTR_N2'] ?? 2500)
+const SESSIONS = 200
+const PARALLEL = Number(process.env['INSTR_PARALLEL'] ?? 4)
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const ROUTES = ['/counter', '/read'] as const
+
+/** Sends one GET with a cookie; answers the status and the first Set-Cookie's `name=value`. */
+type Send = (path: string, cookie: string | undefined) => Promise<{ status: number; setCookie: string | undefined }>
+
+interface PeerSession {
+  get(key: string): unknown
+  set(key: string, value: unknown): void
+}
+
+async function cloakroomOptions(cache: boolean): Promise<import('../../dist/index.js').SessionOptions> {
+  const { CookieStore } = (await import(pathToFileURL(`${ROOT}dist/index.js`).href)) as typeof import('../../dist/index.js')
+  return { store: new CookieStore(), keys: [SECRET], cookie: { secure: false }, ...(cache ? {} : { cookieCache: false as const }) }
+}
+
+async function fastifyApp(plugin: 'bare' | 'secure-session' | 'cloakroom' | 'cloakroom-uncached'): Promise<Send> {
+  const { default: Fastify } = await import('fastify')
+  const app = Fastify()
+  if (plugin === 'secure-session') {
+    const { createHash } = await import('node:crypto')
+    const { default: secureSession } = await loadPeer<{ default: import('fastify').FastifyPluginAsync<Record<string, unknown>> }>('@fastify/secure-session')
+    await app.register(secureSession, { key: createHash('sha256').update(SECRET).digest(), cookie: { path: '/', httpOnly: true, sameSite: 'lax', secure: false } })
+    const sessionOf = (request: unknown): PeerSession => (request as { session: PeerSession }).session
+    app.get('/counter', async (request) => {
+      const next = counterOf(sessionOf(request).get('counter')) + 1
+      sessionOf(request).set('counter', next)
+      return String(next)
+    })
+    app.get('/read', async (request) => String(counterOf(sessionOf(request).get('counter'))))
+  } else if (plugin === 'bare') {
+    app.get('/counter', async () => '1')
+    app.get('/read', async () => '1')
+  } else {
+    const { getSession, sessions } = (await import(pathToFileURL(`${ROOT}dist/adapters/fastify/index.js`).href)) as typeof import('../../dist/adapters/fastify/index.js')
+    await app.register(sessions, await cloakroomOptions(plugin === 'cloakroom'))
+    app.get('/counter', async (request) => {
+      const session = getSession(request)
+      const next = counterOf(await session.get('counter')) + 1
+      session.insert('counter', next)
+      return String(next)
+    })
+    app.get('/read', async (request) => String(counterOf(await getSession(request).get('counter'))))
+  }
+  await app.ready()
+  return async (path, cookie) => {
+    const response = await app.inject({ method: 'GET', url: path, headers: cookie === undefined ? {} : { cookie } })
+    const header = response.headers['set-cookie']
+    const first = Array.isArray(header) ? header[0] : header
+    return { status: response.statusCode, setCookie: first?.split(';', 1)[0] }
+  }
+}
+
+async function honoApp(plugin: 'bare' | 'cloakroom' | 'cloakroom-uncached'): Promise<Send> {
+  const { Hono } = await import('hono')
+  const app = new Hono<{ Variables: import('../../dist/adapters/hono/index.js').SessionVariables }>()
+  if (plugin === 'bare') {
+    app.get('/counter', (c) => c.text('1'))
+    app.get('/read', (c) => c.text('1'))
+  } else {
+    const { sessions } = (await import(pathToFileURL(`${ROOT}dist/adapters/hono/index.js`).href)) as typeof import('../../dist/adapters/hono/index.js')
+    app.use(sessions(await cloakroomOptions(plugin === 'cloakroom')))
+    app.get('/counter', async (c) => {
+      const session = c.get('session')
+      const next = counterOf(await session.get('counter')) + 1
+      session.insert('counter', next)
+      return c.text(String(next))
+    })
+    app.get('/read', async (c) => c.text(String(counterOf(await c.get('session').get('counter')))))
+  }
+  return async (path, cookie) => {
+    const response = await app.request(`http://localhost${path}`, { headers: cookie === undefined ? {} : { cookie } })
+    await response.text()
+    return { status: response.status, setCookie: response.headers.get('set-cookie')?.split(';', 1)[0] }
+  }
+}
+
+/** The apps, by name: `<framework> <library>`. */
+const APPS: Record<string, () => Promise<Send>> = {
+  'fastify bare': () => fastifyApp('bare'),
+  'fastify @fastify/secure-session': () => fastifyApp('secure-session'),
+  'fastify cloakroom (cookie)': () => fastifyApp('cloakroom'),
+  'fastify cloakroom (cookie, cache off)': () => fastifyApp('cloakroom-uncached'),
+  'hono bare': () => honoApp('bare'),
+  'hono cloakroom (cookie)': () => honoApp('cloakroom'),
+  'hono cloakroom (cookie, cache off)': () => honoApp('cloakroom-uncached'),
+}
+
+async function child(name: string, route: string, n: number): Promise<void> {
+  const make = APPS[name]
+  if (make === undefined) throw new Error(`unknown app ${name}`)
+  const send = await make()
+  const jar: (string | undefined)[] = []
+  for (let i = 0; i < SESSIONS; i++) jar.push((await send('/counter', undefined)).setCookie)
+  for (let i = 0; i < n; i++) {
+    const slot = i % SESSIONS
+    const { status, setCookie } = await send(route, jar[slot])
+    if (status !== 200) throw new Error(`${name} ${route} answered ${status}`)
+    if (setCookie !== undefined) jar[slot] = setCookie
+  }
+}
+
+async function instructionsOf(name: string, route: string, n: number): Promise<number> {
+  const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--child', name, route, String(n)]
+  const { stderr } = await promisify(execFile)('valgrind', args, { cwd: ROOT, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NODE_ENV: 'production' } })
+  const match = /Collected : (\d+)/.exec(stderr)
+  if (match === null) throw new Error(`callgrind printed no count for ${name} ${route}:\n${stderr.slice(-2000)}`)
+  return Number(match[1])
+}
+
+/** Runs `jobs` with at most `limit` at a time. */
+async function pooled<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const results: T[] = new Array(jobs.length)
+  let next = 0
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < jobs.length) {
+        const index = next++
+        results[index] = await (jobs[index] as () => Promise<T>)()
+      }
+    }),
+  )
+  return results
+}
+
+if (process.argv[2] === '--child') {
+  await child(process.argv[3] ?? '', process.argv[4] ?? '', Number(process.argv[5]))
+} else {
+  const [out, ...picked] = process.argv.slice(2)
+  const names = picked.length > 0 ? picked : Object.keys(APPS)
+  const pairs = names.flatMap((name) => ROUTES.map((route) => ({ name, route })))
+  const counts = await pooled(
+    pairs.flatMap(({ name, route }) => [N1, N2].map((n) => () => instructionsOf(name, route, n))),
+    PARALLEL,
+  )
+  const perRequest = pairs.map(({ name, route }, i) => ({ app: name, route, instructions: Math.round(((counts[2 * i + 1] as number) - (counts[2 * i] as number)) / (N2 - N1)) }))
+  const results: RequestInstructions[] = perRequest.map((r) => {
+    const bare = perRequest.find((b) => b.route === r.route && b.app === `${r.app.split(' ')[0]} bare`)
+    return { ...r, overBare: bare === undefined ? null : r.instructions - bare.instructions }
+  })
+  for (const r of results) console.log(`${r.app.padEnd(40)} ${r.route.padEnd(9)} ${r.instructions.toLocaleString('en').padStart(10)}  ${r.overBare === null ? '' : `+${r.overBare.toLocaleString('en')}`}`)
+  if (out !== undefined && out !== '-') writeFileSync(out, JSON.stringify(results, null, 1) + '\n')
+}
