@@ -1,22 +1,20 @@
 /**
  * Instruction counts of the crypto and cookie hot paths under `valgrind --tool=callgrind`: on a
  * shared, loaded machine wall-clock and even CPU-time figures move by a factor of two or more, an
- * instruction count does not. Each operation runs in a process of its own twice, `N1` and `N2`
- * times, and the difference divided by `N2 − N1` is its cost: start-up, module loading and the
- * JIT's warm-up cancel out.
+ * instruction count does not. Each operation runs in a process of its own: `WARMUP` calls, then
+ * `N` counted ones.
  *
- * `tsx bench/micro/instructions.ts [out.json] [op …]` (about a minute per operation; the
+ * `tsx bench/micro/instructions.ts [out.json] [op …]` from the repository root (the
  * operations are listed in `OPS`). Alternatives that cloakroom does not ship (libsodium through
  * `sodium-native`, `@noble/ciphers`) are measured only when they can be loaded: sodium-native from
  * this folder's dependencies, @noble/ciphers from `NOBLE_DIR` (a folder where it is installed).
  *
  * @module
  */
-import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { promisify } from 'node:util'
+import { callgrindSegments, mark, pooled } from '../lib/callgrind.js'
 
 /** One operation's cost in instructions (x86-64 instructions retired, as callgrind counts them). */
 export interface InstructionResult {
@@ -24,9 +22,11 @@ export interface InstructionResult {
   instructions: number
 }
 
-const N1 = Number(process.env['INSTR_N1'] ?? 2000)
-const N2 = Number(process.env['INSTR_N2'] ?? 10000)
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const WARMUP = Number(process.env['INSTR_WARMUP'] ?? 1000)
+const N = Number(process.env['INSTR_N'] ?? 2000)
+const PARALLEL = Number(process.env['INSTR_PARALLEL'] ?? 2)
+// Run from the repository root; the child runs bundled elsewhere, so its own URL says nothing.
+const ROOT = `${process.cwd()}/`
 const PLAINTEXT = '~mkp2x4g0.{"v":1,"d":{"counter":41},"c":1767225600000,"a":null,"e":1767312000000}'
 
 type Op = () => unknown
@@ -134,33 +134,31 @@ async function child(name: string, n: number): Promise<void> {
   if (make === undefined) throw new Error(`unknown operation ${name}`)
   const op = await make()
   let sink: unknown
+  for (let i = 0; i < WARMUP; i++) sink = op()
+  mark()
   for (let i = 0; i < n; i++) sink = op()
+  mark()
   if (sink === null || sink === undefined) throw new Error(`${name} produced nothing`)
 }
 
-async function instructionsOf(name: string, n: number): Promise<number> {
-  const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--child', name, String(n)]
-  const { stderr } = await promisify(execFile)('valgrind', args, { cwd: ROOT, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NODE_ENV: 'production' } })
-  const match = /Collected : (\d+)/.exec(stderr)
-  if (match === null) throw new Error(`callgrind printed no count for ${name}:\n${stderr.slice(-2000)}`)
-  return Number(match[1])
+async function instructionsOf(name: string): Promise<InstructionResult> {
+  const segments = await callgrindSegments(fileURLToPath(import.meta.url), ['--child', name, String(N)], ROOT)
+  // The last whole segment is the counted loop (Node itself may mark once while starting).
+  return { name, instructions: Math.round((segments.at(-2) as number) / N) }
 }
+
 
 if (process.argv[2] === '--child') {
   await child(process.argv[3] ?? '', Number(process.argv[4]))
 } else {
   const [out, ...picked] = process.argv.slice(2)
   const names = picked.length > 0 ? picked : Object.keys(OPS)
+  const settled = await pooled(names.map((name) => () => instructionsOf(name)), PARALLEL)
   const results: InstructionResult[] = []
-  for (const name of names) {
-    try {
-      const [low, high] = await Promise.all([instructionsOf(name, N1), instructionsOf(name, N2)])
-      const result = { name, instructions: Math.round((high - low) / (N2 - N1)) }
-      results.push(result)
-      console.log(`${result.instructions.toLocaleString('en').padStart(10)}  ${name}`)
-    } catch (error) {
-      console.warn(`skipped ${name}: ${(error as Error).message.split('\n')[0]}`)
-    }
-  }
+  settled.forEach((outcome, i) => {
+    if (outcome.status === 'rejected') return console.warn(`skipped ${names[i]}: ${String(outcome.reason).split('\n')[0]}`)
+    results.push(outcome.value)
+    console.log(`${outcome.value.instructions.toLocaleString('en').padStart(10)}  ${outcome.value.name}`)
+  })
   if (out !== undefined && out !== '-') writeFileSync(out, JSON.stringify(results, null, 1) + '\n')
 }

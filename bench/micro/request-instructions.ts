@@ -8,16 +8,15 @@
  * move, so a few percent are visible here. Cost over bare = instructions per request minus the
  * bare framework's, as in the load benchmark.
  *
- * `tsx bench/micro/request-instructions.ts [out.json] [app …]`: each (app, route) runs in its
- * own process twice, `N1` and `N2` requests, and the difference divided by `N2 − N1` is the cost
- * per request (start-up, the session pool and the JIT's warm-up cancel out).
+ * `tsx bench/micro/request-instructions.ts [out.json] [app …]` from the repository root: each
+ * (app, route) runs in its own process, `WARMUP` requests then `N` counted ones (see
+ * `lib/callgrind.ts`).
  *
  * @module
  */
-import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { promisify } from 'node:util'
+import { callgrindSegments, mark, pooled } from '../lib/callgrind.js'
 import { counterOf, loadPeer, SECRET } from '../servers/common.js'
 
 /** One (app, route): instructions per request, and over the bare framework's. */
@@ -28,11 +27,12 @@ export interface RequestInstructions {
   overBare: number | null
 }
 
-const N1 = Number(process.env['INSTR_N1'] ?? 500)
-const N2 = Number(process.env['INSTR_N2'] ?? 2500)
+const WARMUP = Number(process.env['INSTR_WARMUP'] ?? 300)
+const N = Number(process.env['INSTR_N'] ?? 500)
 const SESSIONS = 200
-const PARALLEL = Number(process.env['INSTR_PARALLEL'] ?? 4)
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const PARALLEL = Number(process.env['INSTR_PARALLEL'] ?? 3)
+// Run from the repository root; the child runs bundled elsewhere, so its own URL says nothing.
+const ROOT = `${process.cwd()}/`
 const ROUTES = ['/counter', '/read'] as const
 
 /** Sends one GET with a cookie; answers the status and the first Set-Cookie's `name=value`. */
@@ -126,35 +126,25 @@ async function child(name: string, route: string, n: number): Promise<void> {
   const send = await make()
   const jar: (string | undefined)[] = []
   for (let i = 0; i < SESSIONS; i++) jar.push((await send('/counter', undefined)).setCookie)
-  for (let i = 0; i < n; i++) {
-    const slot = i % SESSIONS
-    const { status, setCookie } = await send(route, jar[slot])
-    if (status !== 200) throw new Error(`${name} ${route} answered ${status}`)
-    if (setCookie !== undefined) jar[slot] = setCookie
+  let i = 0
+  const requests = async (count: number): Promise<void> => {
+    for (const end = i + count; i < end; i++) {
+      const slot = i % SESSIONS
+      const { status, setCookie } = await send(route, jar[slot])
+      if (status !== 200) throw new Error(`${name} ${route} answered ${status}`)
+      if (setCookie !== undefined) jar[slot] = setCookie
+    }
   }
+  await requests(WARMUP)
+  mark()
+  await requests(n)
+  mark()
 }
 
-async function instructionsOf(name: string, route: string, n: number): Promise<number> {
-  const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--child', name, route, String(n)]
-  const { stderr } = await promisify(execFile)('valgrind', args, { cwd: ROOT, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NODE_ENV: 'production' } })
-  const match = /Collected : (\d+)/.exec(stderr)
-  if (match === null) throw new Error(`callgrind printed no count for ${name} ${route}:\n${stderr.slice(-2000)}`)
-  return Number(match[1])
-}
-
-/** Runs `jobs` with at most `limit` at a time. */
-async function pooled<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const results: T[] = new Array(jobs.length)
-  let next = 0
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < jobs.length) {
-        const index = next++
-        results[index] = await (jobs[index] as () => Promise<T>)()
-      }
-    }),
-  )
-  return results
+async function instructionsOf(name: string, route: string): Promise<number> {
+  const segments = await callgrindSegments(fileURLToPath(import.meta.url), ['--child', name, route, String(N)], ROOT)
+  // The last whole segment is the counted requests (Node itself may mark once while starting).
+  return Math.round((segments.at(-2) as number) / N)
 }
 
 if (process.argv[2] === '--child') {
@@ -164,10 +154,15 @@ if (process.argv[2] === '--child') {
   const names = picked.length > 0 ? picked : Object.keys(APPS)
   const pairs = names.flatMap((name) => ROUTES.map((route) => ({ name, route })))
   const counts = await pooled(
-    pairs.flatMap(({ name, route }) => [N1, N2].map((n) => () => instructionsOf(name, route, n))),
+    pairs.map(({ name, route }) => () => instructionsOf(name, route)),
     PARALLEL,
   )
-  const perRequest = pairs.map(({ name, route }, i) => ({ app: name, route, instructions: Math.round(((counts[2 * i + 1] as number) - (counts[2 * i] as number)) / (N2 - N1)) }))
+  const perRequest = pairs.flatMap(({ name, route }, i) => {
+    const outcome = counts[i] as PromiseSettledResult<number>
+    if (outcome.status === 'fulfilled') return [{ app: name, route, instructions: outcome.value }]
+    console.warn(`skipped ${name} ${route}: ${String(outcome.reason).split('\n')[0]}`)
+    return []
+  })
   const results: RequestInstructions[] = perRequest.map((r) => {
     const bare = perRequest.find((b) => b.route === r.route && b.app === `${r.app.split(' ')[0]} bare`)
     return { ...r, overBare: bare === undefined ? null : r.instructions - bare.instructions }
