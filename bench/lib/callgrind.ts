@@ -46,21 +46,22 @@ function bundle(entry: string, root: string): Promise<string> {
 /**
  * Runs `entry` with `args` under callgrind from `root` and answers the instructions of each
  * segment between marks, in order (the last one runs from the last mark to the exit; Node may
- * add a segment of its own while it starts, so count the script's segments from the end).
+ * add a segment of its own while it starts, so count the script's segments from the end), and
+ * the lines of its standard error that start with `SKIP `.
  *
  * @example
  * ```ts
- * const measured = (await callgrindSegments('bench/micro/instructions.ts', ['--child', 'seal', '2000'], root)).at(-2)
+ * const { segments } = await callgrindSegments('bench/micro/instructions.ts', ['--child', '2000', 'seal'], root)
  * ```
  */
-export async function callgrindSegments(entry: string, args: string[], root: string): Promise<number[]> {
+export async function callgrindSegments(entry: string, args: string[], root: string): Promise<{ segments: number[]; skipped: string[] }> {
   const script = await bundle(entry, root)
   const dir = mkdtempSync(join(tmpdir(), 'cloakroom-callgrind-'))
   try {
     const valgrind = ['--tool=callgrind', '--dump-before=uv_get_constrained_memory', `--callgrind-out-file=${dir}/cg`, process.execPath, '--single-threaded', script, ...args]
-    await promisify(execFile)('valgrind', valgrind, { cwd: root, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NODE_ENV: 'production' } })
+    const { stderr } = await promisify(execFile)('valgrind', valgrind, { cwd: root, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NODE_ENV: 'production' } })
     const part = (name: string): number => (name === 'cg' ? Number.MAX_SAFE_INTEGER : Number(name.split('.')[1]))
-    return readdirSync(dir)
+    const segments = readdirSync(dir)
       .filter((name) => name.startsWith('cg'))
       .sort((a, b) => part(a) - part(b))
       .map((name) => {
@@ -68,6 +69,7 @@ export async function callgrindSegments(entry: string, args: string[], root: str
         if (totals === null) throw new Error(`callgrind wrote no totals in ${name}`)
         return Number(totals[1])
       })
+    return { segments, skipped: stderr.split('\n').filter((line) => line.startsWith('SKIP ')) }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -1,8 +1,8 @@
 /**
  * Instruction counts of the crypto and cookie hot paths under `valgrind --tool=callgrind`: on a
  * shared, loaded machine wall-clock and even CPU-time figures move by a factor of two or more, an
- * instruction count does not. Each operation runs in a process of its own: `WARMUP` calls, then
- * `N` counted ones.
+ * instruction count does not. The operations run one after the other in one process (start-up is
+ * paid once), each `WARMUP` calls, then `N` counted ones.
  *
  * `tsx bench/micro/instructions.ts [out.json] [op …]` from the repository root (the
  * operations are listed in `OPS`). Alternatives that cloakroom does not ship (libsodium through
@@ -14,7 +14,7 @@
 import { writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { callgrindSegments, mark, pooled } from '../lib/callgrind.js'
+import { callgrindSegments, mark } from '../lib/callgrind.js'
 
 /** One operation's cost in instructions (x86-64 instructions retired, as callgrind counts them). */
 export interface InstructionResult {
@@ -24,7 +24,6 @@ export interface InstructionResult {
 
 const WARMUP = Number(process.env['INSTR_WARMUP'] ?? 1000)
 const N = Number(process.env['INSTR_N'] ?? 2000)
-const PARALLEL = Number(process.env['INSTR_PARALLEL'] ?? 2)
 // Run from the repository root; the child runs bundled elsewhere, so its own URL says nothing.
 const ROOT = `${process.cwd()}/`
 const PLAINTEXT = '~mkp2x4g0.{"v":1,"d":{"counter":41},"c":1767225600000,"a":null,"e":1767312000000}'
@@ -129,36 +128,40 @@ async function noble(): Promise<{ xchacha20poly1305: (key: Uint8Array, nonce: Ui
   return { xchacha20poly1305, key: new Uint8Array(32).fill(7), nonce: new Uint8Array(24).fill(1), ad: new Uint8Array(20) }
 }
 
-async function child(name: string, n: number): Promise<void> {
-  const make = OPS[name]
-  if (make === undefined) throw new Error(`unknown operation ${name}`)
-  const op = await make()
-  let sink: unknown
-  for (let i = 0; i < WARMUP; i++) sink = op()
-  mark()
-  for (let i = 0; i < n; i++) sink = op()
-  mark()
-  if (sink === null || sink === undefined) throw new Error(`${name} produced nothing`)
+async function child(names: string[], n: number): Promise<void> {
+  for (const name of names) {
+    const make = OPS[name]
+    if (make === undefined) throw new Error(`unknown operation ${name}`)
+    let op: Op = () => name
+    try {
+      op = await make()
+    } catch (error) {
+      // Not installed here: the segments still come, and the parent reports the operation as skipped.
+      console.error(`SKIP ${name}: ${(error as Error).message}`)
+    }
+    let sink: unknown
+    for (let i = 0; i < WARMUP; i++) sink = op()
+    mark()
+    for (let i = 0; i < n; i++) sink = op()
+    mark()
+    if (sink === null || sink === undefined) throw new Error(`${name} produced nothing`)
+  }
 }
-
-async function instructionsOf(name: string): Promise<InstructionResult> {
-  const segments = await callgrindSegments(fileURLToPath(import.meta.url), ['--child', name, String(N)], ROOT)
-  // The last whole segment is the counted loop (Node itself may mark once while starting).
-  return { name, instructions: Math.round((segments.at(-2) as number) / N) }
-}
-
 
 if (process.argv[2] === '--child') {
-  await child(process.argv[3] ?? '', Number(process.argv[4]))
+  await child(process.argv.slice(4), Number(process.argv[3]))
 } else {
   const [out, ...picked] = process.argv.slice(2)
   const names = picked.length > 0 ? picked : Object.keys(OPS)
-  const settled = await pooled(names.map((name) => () => instructionsOf(name)), PARALLEL)
-  const results: InstructionResult[] = []
-  settled.forEach((outcome, i) => {
-    if (outcome.status === 'rejected') return console.warn(`skipped ${names[i]}: ${String(outcome.reason).split('\n')[0]}`)
-    results.push(outcome.value)
-    console.log(`${outcome.value.instructions.toLocaleString('en').padStart(10)}  ${outcome.value.name}`)
+  const { segments, skipped } = await callgrindSegments(fileURLToPath(import.meta.url), ['--child', String(N), ...names], ROOT)
+  // Counted from the end (Node itself may mark once while starting): the tail, then per operation
+  // its counted loop and its warm-up.
+  const results: InstructionResult[] = names.flatMap((name, j) => {
+    if (skipped.some((line) => line.startsWith(`SKIP ${name}:`))) return []
+    const measured = segments[segments.length - 2 - 2 * (names.length - 1 - j)] as number
+    return [{ name, instructions: Math.round(measured / N) }]
   })
+  for (const line of skipped) console.warn(line)
+  for (const r of results) console.log(`${r.instructions.toLocaleString('en').padStart(10)}  ${r.name}`)
   if (out !== undefined && out !== '-') writeFileSync(out, JSON.stringify(results, null, 1) + '\n')
 }

@@ -9,8 +9,8 @@
  * bare framework's, as in the load benchmark.
  *
  * `tsx bench/micro/request-instructions.ts [out.json] [app …]` from the repository root: each
- * (app, route) runs in its own process, `WARMUP` requests then `N` counted ones (see
- * `lib/callgrind.ts`).
+ * app runs in its own process, its routes one after the other, each `WARMUP` requests then `N`
+ * counted ones (see `lib/callgrind.ts`).
  *
  * @module
  */
@@ -120,14 +120,14 @@ const APPS: Record<string, () => Promise<Send>> = {
   'hono cloakroom (cookie, cache off)': () => honoApp('cloakroom-uncached'),
 }
 
-async function child(name: string, route: string, n: number): Promise<void> {
+async function child(name: string, n: number, routes: string[]): Promise<void> {
   const make = APPS[name]
   if (make === undefined) throw new Error(`unknown app ${name}`)
   const send = await make()
   const jar: (string | undefined)[] = []
   for (let i = 0; i < SESSIONS; i++) jar.push((await send('/counter', undefined)).setCookie)
   let i = 0
-  const requests = async (count: number): Promise<void> => {
+  const requests = async (route: string, count: number): Promise<void> => {
     for (const end = i + count; i < end; i++) {
       const slot = i % SESSIONS
       const { status, setCookie } = await send(route, jar[slot])
@@ -135,38 +135,40 @@ async function child(name: string, route: string, n: number): Promise<void> {
       if (setCookie !== undefined) jar[slot] = setCookie
     }
   }
-  await requests(WARMUP)
-  mark()
-  await requests(n)
-  mark()
+  for (const route of routes) {
+    await requests(route, WARMUP)
+    mark()
+    await requests(route, n)
+    mark()
+  }
 }
 
-async function instructionsOf(name: string, route: string): Promise<number> {
-  const segments = await callgrindSegments(fileURLToPath(import.meta.url), ['--child', name, route, String(N)], ROOT)
-  // The last whole segment is the counted requests (Node itself may mark once while starting).
-  return Math.round((segments.at(-2) as number) / N)
+/** Instructions per request of each route of one app. */
+async function instructionsOf(name: string): Promise<{ app: string; route: string; instructions: number }[]> {
+  const { segments } = await callgrindSegments(fileURLToPath(import.meta.url), ['--child', name, String(N), ...ROUTES], ROOT)
+  // Counted from the end (Node itself may mark once while starting): the tail, then per route its
+  // counted requests and its warm-up.
+  const rows = ROUTES.map((route, j) => ({ app: name, route, instructions: Math.round((segments[segments.length - 2 - 2 * (ROUTES.length - 1 - j)] as number) / N) }))
+  for (const r of rows) console.log(`${r.app.padEnd(40)} ${r.route.padEnd(9)} ${r.instructions.toLocaleString('en').padStart(10)}`)
+  return rows
 }
 
 if (process.argv[2] === '--child') {
-  await child(process.argv[3] ?? '', process.argv[4] ?? '', Number(process.argv[5]))
+  await child(process.argv[3] ?? '', Number(process.argv[4]), process.argv.slice(5))
 } else {
   const [out, ...picked] = process.argv.slice(2)
   const names = picked.length > 0 ? picked : Object.keys(APPS)
-  const pairs = names.flatMap((name) => ROUTES.map((route) => ({ name, route })))
-  const counts = await pooled(
-    pairs.map(({ name, route }) => () => instructionsOf(name, route)),
-    PARALLEL,
-  )
-  const perRequest = pairs.flatMap(({ name, route }, i) => {
-    const outcome = counts[i] as PromiseSettledResult<number>
-    if (outcome.status === 'fulfilled') return [{ app: name, route, instructions: outcome.value }]
-    console.warn(`skipped ${name} ${route}: ${String(outcome.reason).split('\n')[0]}`)
+  const settled = await pooled(names.map((name) => () => instructionsOf(name)), PARALLEL)
+  const perRequest = settled.flatMap((outcome, i) => {
+    if (outcome.status === 'fulfilled') return outcome.value
+    console.warn(`skipped ${names[i]}: ${String(outcome.reason).split('\n')[0]}`)
     return []
   })
   const results: RequestInstructions[] = perRequest.map((r) => {
     const bare = perRequest.find((b) => b.route === r.route && b.app === `${r.app.split(' ')[0]} bare`)
     return { ...r, overBare: bare === undefined ? null : r.instructions - bare.instructions }
   })
+  console.log('')
   for (const r of results) console.log(`${r.app.padEnd(40)} ${r.route.padEnd(9)} ${r.instructions.toLocaleString('en').padStart(10)}  ${r.overBare === null ? '' : `+${r.overBare.toLocaleString('en')}`}`)
   if (out !== undefined && out !== '-') writeFileSync(out, JSON.stringify(results, null, 1) + '\n')
 }
