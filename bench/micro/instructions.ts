@@ -14,6 +14,7 @@
 import { writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import type * as NodeCrypto from '../../src/crypto/node.js'
 import { callgrindSegments, mark } from '../lib/callgrind.js'
 
 /** One operation's cost in instructions (x86-64 instructions retired, as callgrind counts them). */
@@ -98,7 +99,7 @@ const OPS: Record<string, () => Promise<Op>> = {
 }
 
 async function nodeSealer(openedCache: false | undefined, mode: 'private' | 'signed' = 'private'): Promise<{ seal(p: string): unknown; open(v: string): unknown }> {
-  const { cryptoProvider } = (await import(pathToFileURL(`${ROOT}dist/crypto/node.js`).href)) as typeof import('../../src/crypto/node.js')
+  const { cryptoProvider } = (await import(pathToFileURL(`${ROOT}dist/crypto/node.js`).href)) as typeof NodeCrypto
   const options = { keys: [new TextEncoder().encode('micro benchmark secret, thirty-two bytes or more')], mode, cookieName: 'id' } as const
   return (await cryptoProvider.createSealer(openedCache === false ? { ...options, openedCache } : options)) as { seal(p: string): unknown; open(v: string): unknown }
 }

@@ -17,6 +17,10 @@
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { callgrindSegments, mark, pooled } from '../lib/callgrind.js'
+import type { FastifyPluginAsync } from 'fastify'
+import type * as Dist from '../../dist/index.js'
+import type * as FastifyAdapter from '../../dist/adapters/fastify/index.js'
+import type * as HonoAdapter from '../../dist/adapters/hono/index.js'
 import { counterOf, loadPeer, SECRET } from '../servers/common.js'
 
 /** One (app, route): instructions per request, and over the bare framework's. */
@@ -43,8 +47,8 @@ interface PeerSession {
   set(key: string, value: unknown): void
 }
 
-async function cloakroomOptions(cache: boolean): Promise<import('../../dist/index.js').SessionOptions> {
-  const { CookieStore } = (await import(pathToFileURL(`${ROOT}dist/index.js`).href)) as typeof import('../../dist/index.js')
+async function cloakroomOptions(cache: boolean): Promise<Dist.SessionOptions> {
+  const { CookieStore } = (await import(pathToFileURL(`${ROOT}dist/index.js`).href)) as typeof Dist
   return { store: new CookieStore(), keys: [SECRET], cookie: { secure: false }, ...(cache ? {} : { cookieCache: false as const }) }
 }
 
@@ -53,7 +57,7 @@ async function fastifyApp(plugin: 'bare' | 'secure-session' | 'cloakroom' | 'clo
   const app = Fastify()
   if (plugin === 'secure-session') {
     const { createHash } = await import('node:crypto')
-    const { default: secureSession } = await loadPeer<{ default: import('fastify').FastifyPluginAsync<Record<string, unknown>> }>('@fastify/secure-session')
+    const { default: secureSession } = await loadPeer<{ default: FastifyPluginAsync<Record<string, unknown>> }>('@fastify/secure-session')
     await app.register(secureSession, { key: createHash('sha256').update(SECRET).digest(), cookie: { path: '/', httpOnly: true, sameSite: 'lax', secure: false } })
     const sessionOf = (request: unknown): PeerSession => (request as { session: PeerSession }).session
     app.get('/counter', async (request) => {
@@ -66,7 +70,7 @@ async function fastifyApp(plugin: 'bare' | 'secure-session' | 'cloakroom' | 'clo
     app.get('/counter', async () => '1')
     app.get('/read', async () => '1')
   } else {
-    const { getSession, sessions } = (await import(pathToFileURL(`${ROOT}dist/adapters/fastify/index.js`).href)) as typeof import('../../dist/adapters/fastify/index.js')
+    const { getSession, sessions } = (await import(pathToFileURL(`${ROOT}dist/adapters/fastify/index.js`).href)) as typeof FastifyAdapter
     await app.register(sessions, await cloakroomOptions(plugin === 'cloakroom'))
     app.get('/counter', async (request) => {
       const session = getSession(request)
@@ -87,12 +91,12 @@ async function fastifyApp(plugin: 'bare' | 'secure-session' | 'cloakroom' | 'clo
 
 async function honoApp(plugin: 'bare' | 'cloakroom' | 'cloakroom-uncached'): Promise<Send> {
   const { Hono } = await import('hono')
-  const app = new Hono<{ Variables: import('../../dist/adapters/hono/index.js').SessionVariables }>()
+  const app = new Hono<{ Variables: HonoAdapter.SessionVariables }>()
   if (plugin === 'bare') {
     app.get('/counter', (c) => c.text('1'))
     app.get('/read', (c) => c.text('1'))
   } else {
-    const { sessions } = (await import(pathToFileURL(`${ROOT}dist/adapters/hono/index.js`).href)) as typeof import('../../dist/adapters/hono/index.js')
+    const { sessions } = (await import(pathToFileURL(`${ROOT}dist/adapters/hono/index.js`).href)) as typeof HonoAdapter
     app.use(sessions(await cloakroomOptions(plugin === 'cloakroom')))
     app.get('/counter', async (c) => {
       const session = c.get('session')
