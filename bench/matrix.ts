@@ -76,9 +76,17 @@ export function allTargets(): Target[] {
     ],
     koa: [peer('koa', 'koa-session', 'cookie', 'koa-session', false)],
   }
+  // BENCH_COOKIE_CACHE=compare adds cloakroom with its cookie cache off (cookie and memory stores),
+  // so what the cache saves is measured in the same run as the rest.
+  const compare = process.env['BENCH_COOKIE_CACHE'] === 'compare'
   return FRAMEWORKS.flatMap((framework) => [
     bare(framework),
     ...peers[framework],
     ...CLOAKROOM_STORES.map((store) => peer(framework, 'cloakroom', store, `cloakroom-${framework}`, store !== 'cookie')),
+    ...(compare ? (['cookie', 'memory'] as const).map((store) => uncached(peer(framework, 'cloakroom', store, `cloakroom-${framework}`, store !== 'cookie'))) : []),
   ])
+}
+
+function uncached(target: Target): Target {
+  return { ...target, id: target.id.replace(/^cloakroom\//, 'cloakroom-uncached/'), library: 'cloakroom-uncached', env: { ...target.env, BENCH_COOKIE_CACHE: '0' } }
 }

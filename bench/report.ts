@@ -20,8 +20,15 @@ const FRAMEWORK_NAMES: Record<Framework, string> = { node: 'node:http', hono: 'H
 
 const fmt = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : '–')
 const signed = (value: number): string => (Number.isFinite(value) ? `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(1)}` : '–')
-const costCell = (s: RouteSummary | undefined): string =>
-  s === undefined ? '' : `${signed(s.costUs.median)} <sub>[${signed(s.costUs.min)}, ${signed(s.costUs.max)}]</sub>`
+/** A cost, marked when its median is within the noise of its framework's bare server. */
+const costText = (value: number, noise: number): string => (Math.abs(value) <= noise ? `${signed(value)} (within noise)` : signed(value))
+const costCell = (s: RouteSummary | undefined, noise: number): string =>
+  s === undefined ? '' : `${costText(s.costUs.median, noise)} <sub>[${signed(s.costUs.min)}, ${signed(s.costUs.max)}]</sub>`
+/** The bare server's CPU per request, its [min, max] over the passes, and the noise that spread makes. */
+const bareCell = (row: Row): string => {
+  const cpu = row.routes['/counter']?.cpuUs
+  return cpu === undefined ? '' : `${fmt(cpu.median, 1)} µs CPU <sub>[${fmt(cpu.min, 1)}, ${fmt(cpu.max, 1)}], noise ±${fmt(noiseOf(row.result), 1)}</sub>`
+}
 const label = (r: TargetResult): string => (r.target.library === 'bare' ? 'bare' : `${r.target.library} (${r.target.store})`)
 
 interface Row {
@@ -109,7 +116,8 @@ function comparisonTable(rows: Row[]): string[] {
       const cells = (['/counter', '/read'] as Route[]).map((route) => {
         const peer = row.routes[route]?.costUs.median ?? Number.NaN
         const mine = ours.routes[route]?.costUs.median ?? Number.NaN
-        return `**${fmt(peer / Math.max(RATIO_FLOOR_US, mine), 1)}×** <sub>${signed(peer)} vs ${signed(mine)} µs</sub>`
+        const noise = noiseOf(row.bare)
+        return `**${fmt(peer / Math.max(RATIO_FLOOR_US, mine), 1)}×** <sub>${costText(peer, noise)} vs ${costText(mine, noise)} µs</sub>`
       })
       lines.push(`| ${FRAMEWORK_NAMES[framework]} | ${label(row.result)} | cloakroom (${ours.result.target.store}) | ${cells.join(' | ')} |`)
     }
@@ -137,7 +145,7 @@ function detailTable(rows: Row[]): string[] {
       const s = row.routes[route]
       if (s === undefined) continue
       const lost = s.lost === undefined ? '' : `${s.lost} of ${s.requests}`
-      const cost = t.library === 'bare' ? '0 (baseline)' : costCell(s)
+      const cost = t.library === 'bare' ? `0 (baseline; noise ±${fmt(noiseOf(row.result), 1)})` : costCell(s, noiseOf(row.bare))
       const tput = t.library === 'bare' ? '' : signed(s.throughputCostUs.median)
       const failures = s.failures > 0 ? ` (${s.failures} failed)` : ''
       lines.push(
@@ -160,7 +168,7 @@ function costTable(rows: Row[], framework: Framework): string[] {
     }
     const isBare = row.result.target.library === 'bare'
     const c = row.result.contention
-    const cell = (route: Route) => (isBare ? (route === '/counter' ? `${fmt(row.routes['/counter']?.cpuUs.median ?? Number.NaN, 1)} µs CPU` : '') : costCell(row.routes[route]))
+    const cell = (route: Route) => (isBare ? (route === '/counter' ? bareCell(row) : '') : costCell(row.routes[route], noiseOf(row.bare)))
     lines.push(
       `| ${label(row.result)} | ${cell('/counter')} | ${cell('/read')} | ${cell('/untouched')} | ${cell('/login')} | ${fmt(row.routes['/counter']?.rps.median ?? Number.NaN)} | ${c === undefined ? '' : `${c.lost} of ${c.requests} (${fmt((100 * c.lost) / Math.max(1, c.requests))} %)`} |`,
     )
@@ -179,12 +187,27 @@ function chartRows(rows: Row[]): ChartRow[] {
     }))
 }
 
-function header(run: RunResults): string[] {
+/** How busy the machine was, and how much the bare servers' CPU per request moved between passes. */
+function noiseLine(run: RunResults, rows: Row[]): string {
+  const load = run.machine.load
+  const busy = load === undefined ? '' : `Load average (1 min) ${fmt(load.start, 1)} at the start and ${fmt(load.end, 1)} at the end, on ${run.machine.cores} cores. `
+  const bares = rows.filter((r) => r.result.target.library === 'bare' && r.result.error === undefined)
+  const spreads = bares.map((r) => `${FRAMEWORK_NAMES[r.result.target.framework]} ±${fmt(noiseOf(r.result), 1)} µs`).join(', ')
+  return (
+    `${busy}**Noise**: the spread (max − min) of each bare server's CPU µs per request over the passes, at least 1 µs: ${spreads || 'no bare server ran'}. ` +
+    'A cost whose median is within its framework\'s noise is marked "(within noise)": it cannot be told from zero in this run.'
+  )
+}
+
+function header(run: RunResults, rows: Row[]): string[] {
   const m = run.machine
   const s = run.settings
   const peerVersions = Object.entries(run.versions).map(([name, version]) => `${name} ${version}`).join(', ')
   return [
     `Measured ${run.startedAt.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.os}, Node ${m.node}.`,
+    '',
+    noiseLine(run, rows),
+    '',
     `${s.pinned ? 'Server pinned to core 0 and the load generator (autocannon) to core 1 with taskset' : 'Server and load generator not pinned (no taskset)'}; ` +
       `Redis and PostgreSQL on the same machine, unpinned. ${s.connections} connections, ${s.passes} passes of ${s.seconds} s per route after a ${s.warmupSeconds} s warm-up; ` +
       `each request carries the next of ${s.sessions} distinct session cookies made before the run, and the client keeps whatever cookie a response sets, as a browser would.`,
@@ -224,7 +247,7 @@ export function writeReport(resultsDir: string, root: string): void {
   const md = [
     '# Benchmark results',
     '',
-    ...header(run),
+    ...header(run, rows),
     '',
     '![cost over bare per request](chart.svg)',
     '',
@@ -261,7 +284,7 @@ export function writeReport(resultsDir: string, root: string): void {
   ].join('\n')
   writeFileSync(`${resultsDir}results.md`, md)
   writeFileSync(`${resultsDir}budgets.md`, budgetsFile(run, verdicts))
-  updateReadme(`${root}/README.md`, readmeSection(run, comparison, soak))
+  updateReadme(`${root}/README.md`, readmeSection(run, rows, comparison, soak))
 }
 
 // The budgets steer the work on cloakroom itself; a user compares with the peers, so they live here
@@ -310,7 +333,7 @@ function soakSummary(soak: SoakResults): string[] {
   ]
 }
 
-function readmeSection(run: RunResults, comparison: string[], soak: SoakResults | undefined): string {
+function readmeSection(run: RunResults, rows: Row[], comparison: string[], soak: SoakResults | undefined): string {
   const m = run.machine
   return [
     `Measured by \`npm run bench\` (see [bench/](bench/)) on ${run.startedAt.slice(0, 10)}: ${m.cpu}, ${m.cores} cores, Node ${m.node}; ` +
@@ -318,6 +341,8 @@ function readmeSection(run: RunResults, comparison: string[], soak: SoakResults 
       '`/counter` reads a number and writes it back plus one, `/read` only reads it. ' +
       COMPARISON_NOTE +
       ' `Secure` is off on every library\'s cookie because the benchmark speaks plain HTTP.',
+    '',
+    noiseLine(run, rows),
     '',
     '![cost over bare per request](bench/results/chart.svg)',
     '',

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus, totalmem, release } from 'node:os'
+import { cpus, loadavg, totalmem, release } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { allTargets, type Route, type Target } from './matrix.js'
 import { startLoadGenerator, type LoadGenerator } from './lib/loadgen-process.js'
@@ -139,8 +139,9 @@ function versionOf(name: string): string {
   return '?'
 }
 
-function describeMachine(): RunResults['machine'] {
+function describeMachine(loadAtStart: number): RunResults['machine'] {
   return {
+    load: { start: loadAtStart, end: loadavg()[0] ?? Number.NaN },
     cpu: cpus()[0]?.model.trim() ?? 'unknown',
     cores: cpus().length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
@@ -160,6 +161,7 @@ const chosen = everything.filter((target) => target.library !== 'bare' && (only 
 // A framework's bare server runs whenever anything on that framework does: costs are measured against it.
 const targets = everything.filter((target) => chosen.includes(target) || (target.library === 'bare' && chosen.some((c) => c.framework === target.framework)))
 const startedAt = new Date()
+const loadAtStart = loadavg()[0] ?? Number.NaN
 mkdirSync(out, { recursive: true })
 console.log(`bench: ${targets.length} servers, ${settings.passes} passes × ${settings.seconds} s per route, ${settings.sessions} sessions, ${settings.connections} connections, ${settings.pinned ? 'server on core 0, load generator on core 1' : 'not pinned'}`)
 const loadgen = startLoadGenerator(root, settings.pinned ? '1' : undefined)
@@ -180,7 +182,7 @@ for (const name of ['hono', '@hono/node-server', 'express', 'fastify', 'koa', 'r
   versions[name] = versionOf(name)
 }
 versions['cloakroom'] = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
-const run: RunResults = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), settings, machine: describeMachine(), versions, results }
+const run: RunResults = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), settings, machine: describeMachine(loadAtStart), versions, results }
 writeFileSync(`${out}raw.json`, JSON.stringify(run, null, 1) + '\n')
 if (out !== resultsDir) {
   console.log(`bench: wrote ${out}raw.json; compare runs with tsx bench/costs.ts <raw.json>...`)

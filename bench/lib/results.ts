@@ -39,7 +39,15 @@ export interface RunResults {
   startedAt: string
   finishedAt: string
   settings: { sessions: number; connections: number; seconds: number; passes: number; pinned: boolean; warmupSeconds: number }
-  machine: { cpu: string; cores: number; memoryGiB: number; os: string; node: string }
+  machine: {
+    cpu: string
+    cores: number
+    memoryGiB: number
+    os: string
+    node: string
+    /** The 1-minute load average when the run started and when it ended: how busy the machine was. */
+    load?: { start: number; end: number }
+  }
   versions: Record<string, string>
   results: TargetResult[]
 }

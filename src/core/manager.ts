@@ -1,6 +1,6 @@
 import { setCookieWriter, readCookie, type SetCookieWriter } from '../cookie/session-cookie.js'
 import { keyIdOf } from '../crypto/format.js'
-import type { CookieSealer, CryptoProvider, OpenedValue } from '../crypto/types.js'
+import type { CookieSealer, CryptoProvider, OpenedValue, SealerOptions } from '../crypto/types.js'
 import { applyChanges } from './change-set.js'
 import { commitPurgeOnly, commitsAt } from './commit-rule.js'
 import type { ResponseView, SessionEngine } from './engine.js'
@@ -463,8 +463,9 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData, Flash extend
     return sealer instanceof Promise ? sealer.then((ready) => ready.seal(plaintext)) : sealer.seal(plaintext)
   }
 
-  #sealerOptions(): { keys: Uint8Array[]; mode: 'private' | 'signed'; cookieName: string } {
-    return { keys: this.options.keys, mode: this.options.contentSecurity, cookieName: this.options.cookie.name }
+  #sealerOptions(): SealerOptions {
+    const { keys, contentSecurity, cookie, cookieCache } = this.options
+    return { keys, mode: contentSecurity, cookieName: cookie.name, openedCache: cookieCache }
   }
 
   /** Max-Age for a persistent cookie: the idle window, capped at the life the session has left. */

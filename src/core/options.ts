@@ -8,6 +8,7 @@ import type { RegisteredData } from './register.js'
 import type { SessionStore } from './store.js'
 import type { CloakroomError } from './errors.js'
 import { resolveActix, type ActixSessionOptions, type ResolvedActix } from '../actix/options.js'
+import { DEFAULT_OPENED_CACHE, type OpenedCacheLimits } from '../crypto/opened-cache.js'
 
 /** When a session's idle window is pushed forward. */
 export type ExtendOn = 'state-changes' | 'every-request'
@@ -163,6 +164,14 @@ export interface SessionOptions<Data = RegisteredData> {
    * format: see docs/actix-session.md.
    */
   actixSession?: ActixSessionOptions
+  /**
+   * The bounded cache of cookie values that already verified, so the next request carrying the
+   * same value costs a lookup instead of a decryption (a cookie this process sealed is entered at
+   * sealing): `false` turns it off. Default `{ maxEntries: 10000, maxCharacters: 4194304 }` (at
+   * most 8 MiB of strings). Each hit still checks the key ring, the absolute timeout and the
+   * store's expiry; see docs/security.md.
+   */
+  cookieCache?: false | { maxEntries?: number; maxCharacters?: number }
 }
 
 /** Options with every default filled in and every value checked. */
@@ -191,6 +200,7 @@ export interface ResolvedOptions {
   migration: SessionMigration | undefined
   /** The `actixSession` option, checked; `undefined` when not set. */
   actix: ResolvedActix | undefined
+  cookieCache: OpenedCacheLimits | false
 }
 
 // RFC 7230 token characters: stricter than what browsers accept, so no name can smuggle syntax.
@@ -217,7 +227,9 @@ const TOP_LEVEL_KEYS = new Set([
   'migrate',
   'migrateFrom',
   'actixSession',
+  'cookieCache',
 ])
+const CACHE_KEYS = new Set(['maxEntries', 'maxCharacters'])
 const COOKIE_KEYS = new Set(['name', 'secure', 'httpOnly', 'sameSite', 'path', 'domain', 'partitioned'])
 const BROWSER_KEYS = new Set(['type', 'stateTtl', 'extendOn'])
 const PERSISTENT_KEYS = new Set(['type', 'ttl', 'extendOn'])
@@ -417,9 +429,24 @@ export function resolveOptions<Data>(options: SessionOptions<Data>): ResolvedOpt
     onError: options.onError,
     logger: resolveLogger(options.logger),
     migration: undefined,
+    cookieCache: resolveCookieCache(options.cookieCache),
   }
   resolved.migration = resolveMigration(options.migrateFrom, resolved.cookie.name)
   return resolved
+}
+
+/** The `cookieCache` option: `false`, or bounds that are whole numbers of at least 1. */
+function resolveCookieCache(given: SessionOptions['cookieCache']): OpenedCacheLimits | false {
+  if (given === false) return false
+  const cache = objectOption(given, 'cookieCache') ?? {}
+  rejectUnknown(cache, CACHE_KEYS, 'cookieCache.')
+  const { maxEntries = DEFAULT_OPENED_CACHE.maxEntries, maxCharacters = DEFAULT_OPENED_CACHE.maxChars } = cache
+  for (const [name, value] of [['maxEntries', maxEntries], ['maxCharacters', maxCharacters]] as const) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new ConfigError(`cookieCache.${name} must be a whole number of at least 1 (got ${String(value)}); pass cookieCache: false to turn the cache off`)
+    }
+  }
+  return { maxEntries, maxChars: maxCharacters }
 }
 
 /** The accounts options: filing sessions by user, and what that needs of the store. */

@@ -26,6 +26,7 @@ import {
   parsePrivate,
   parseSigned,
 } from './format.js'
+import { cacheFor, type OpenedCache } from './opened-cache.js'
 import { pooledRandomBytes } from './random.js'
 import type { CookieSealer, CryptoProvider, OpenedValue, SealerOptions } from './types.js'
 
@@ -63,7 +64,8 @@ function buildRing(options: SealerOptions): Map<string, RingKey> {
   return ring
 }
 
-function privateSealer(ring: Map<string, RingKey>, newest: RingKey): CookieSealer {
+function privateSealer(ring: Map<string, RingKey>, newest: RingKey, cache: OpenedCache<RingKey> | undefined): CookieSealer {
+  const inRing = (key: RingKey): boolean => ring.get(key.kid) === key
   return {
     seal(plaintext: string): string {
       const nonce = pooledRandomBytes(NONCE_BYTES)
@@ -76,9 +78,13 @@ function privateSealer(ring: Map<string, RingKey>, newest: RingKey): CookieSeale
       head.copy(box, NONCE_BYTES)
       tail.copy(box, NONCE_BYTES + head.length)
       cipher.getAuthTag().copy(box, NONCE_BYTES + head.length + tail.length)
-      return `${PRIVATE_VERSION}.${newest.kid}.${box.toString('base64url')}`
+      const value = `${PRIVATE_VERSION}.${newest.kid}.${box.toString('base64url')}`
+      cache?.set(value, newest, plaintext, false, false)
+      return value
     },
     open(value: string): OpenedValue | null {
+      const hit = cache?.get(value, inRing)
+      if (hit !== undefined) return hit
       try {
         const parts = parsePrivate(value)
         if (parts === null) return null
@@ -95,7 +101,10 @@ function privateSealer(ring: Map<string, RingKey>, newest: RingKey): CookieSeale
         const tail = decipher.final()
         const bytes = tail.length === 0 ? head : Buffer.concat([head, tail])
         if (!isUtf8(bytes)) return null
-        return { plaintext: bytes.toString('utf8'), stale: entry !== newest }
+        const plaintext = bytes.toString('utf8')
+        const stale = entry !== newest
+        cache?.set(value, entry, plaintext, stale, true)
+        return { plaintext, stale }
       } catch {
         return null
       }
@@ -103,14 +112,19 @@ function privateSealer(ring: Map<string, RingKey>, newest: RingKey): CookieSeale
   }
 }
 
-function signedSealer(ring: Map<string, RingKey>, newest: RingKey): CookieSealer {
+function signedSealer(ring: Map<string, RingKey>, newest: RingKey, cache: OpenedCache<RingKey> | undefined): CookieSealer {
+  const inRing = (key: RingKey): boolean => ring.get(key.kid) === key
   return {
     seal(plaintext: string): string {
       const payload = Buffer.from(plaintext, 'utf8')
       const mac = createHmac('sha256', newest.key).update(newest.context).update(payload).digest()
-      return formatSigned(newest.kid, payload, mac)
+      const value = formatSigned(newest.kid, payload, mac)
+      cache?.set(value, newest, plaintext, false, false)
+      return value
     },
     open(value: string): OpenedValue | null {
+      const hit = cache?.get(value, inRing)
+      if (hit !== undefined) return hit
       try {
         const parts = parseSigned(value)
         if (parts === null) return null
@@ -120,7 +134,10 @@ function signedSealer(ring: Map<string, RingKey>, newest: RingKey): CookieSealer
         // timingSafeEqual throws on unequal lengths; parseSigned already pinned the MAC to 32 bytes.
         if (parts.mac.length !== MAC_BYTES || !timingSafeEqual(expected, parts.mac)) return null
         if (!isUtf8(parts.payload)) return null
-        return { plaintext: asBuffer(parts.payload).toString('utf8'), stale: entry !== newest }
+        const plaintext = asBuffer(parts.payload).toString('utf8')
+        const stale = entry !== newest
+        cache?.set(value, entry, plaintext, stale, true)
+        return { plaintext, stale }
       } catch {
         return null
       }
@@ -140,6 +157,7 @@ export const cryptoProvider: CryptoProvider = {
     const ring = buildRing(options)
     const newest = ring.values().next().value
     if (newest === undefined) throw new RangeError('cloakroom: a sealer needs at least one key')
-    return options.mode === 'private' ? privateSealer(ring, newest) : signedSealer(ring, newest)
+    const cache = cacheFor<RingKey>(options)
+    return options.mode === 'private' ? privateSealer(ring, newest, cache) : signedSealer(ring, newest, cache)
   },
 }

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { keyBytes } from './keys.js'
 import { cryptoProvider as nodeProvider } from './node.js'
-import type { ContentSecurity, CookieSealer, CryptoProvider } from './types.js'
+import type { ContentSecurity, CookieSealer } from './types.js'
 import { cryptoProvider as webProvider } from './web.js'
 
 const KEY = keyBytes('property key: thirty-two bytes or more of material')
@@ -19,11 +19,17 @@ function toBytes(text: string): Buffer {
   return Buffer.from(text, 'base64url')
 }
 
-describe.each([nodeProvider, webProvider])('the $name crypto provider', (provider: CryptoProvider) => {
+// With the cache of opened values off (each open is real cryptography) and on (it must change nothing).
+const VARIANTS = [nodeProvider, webProvider].flatMap((provider) => [
+  { provider, name: provider.name, cache: 'uncached', openedCache: false as const },
+  { provider, name: provider.name, cache: 'cached', openedCache: undefined },
+])
+
+describe.each(VARIANTS)('the $name crypto provider, $cache', ({ provider, openedCache }) => {
   describe.each(['private', 'signed'] as const)('in %s mode', (mode: ContentSecurity) => {
     let sealer: CookieSealer
     beforeAll(async () => {
-      sealer = await provider.createSealer({ keys: [KEY], mode, cookieName: COOKIE })
+      sealer = await provider.createSealer({ keys: [KEY], mode, cookieName: COOKIE, ...(openedCache === false ? { openedCache } : {}) })
     })
 
     it('round-trips any string', async () => {

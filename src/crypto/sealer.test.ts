@@ -73,9 +73,16 @@ function withBox(value: string, box: Uint8Array): string {
   return replacePart(value, 2, spec.b64(box))
 }
 
-describe.each([nodeProvider, webProvider])('the $name crypto provider', (provider: CryptoProvider) => {
+// Every case runs with the cache of opened values off (each open is real cryptography) and on (a
+// value this sealer sealed or opened before answers from the cache, which must change nothing).
+const VARIANTS = [nodeProvider, webProvider].flatMap((provider) => [
+  { provider, name: provider.name, cache: 'uncached', openedCache: false as const },
+  { provider, name: provider.name, cache: 'cached', openedCache: undefined },
+])
+
+describe.each(VARIANTS)('the $name crypto provider, $cache', ({ provider, openedCache }) => {
   async function sealer(keys: Uint8Array[], mode: ContentSecurity, cookieName = 'id'): Promise<CookieSealer> {
-    return await provider.createSealer({ keys, mode, cookieName })
+    return await provider.createSealer({ keys, mode, cookieName, ...(openedCache === false ? { openedCache } : {}) })
   }
 
   describe.each(MODES)('in %s mode', (mode) => {

@@ -1,4 +1,5 @@
 import type { ActixCrypto } from '../actix/types.js'
+import type { OpenedCacheLimits } from './opened-cache.js'
 
 /** A value, or a promise of it: the `node:crypto` implementation answers synchronously, WebCrypto cannot. */
 export type MaybePromise<T> = T | Promise<T>
@@ -32,6 +33,11 @@ export interface SealerOptions {
   mode: ContentSecurity
   /** Bound into the AEAD's associated data or the MAC: a value cannot move to another cookie. */
   cookieName: string
+  /**
+   * Bounds of the cache of values that verified before (see `opened-cache.ts`), or `false` for
+   * none [10,000 values, 4 Mi characters].
+   */
+  openedCache?: OpenedCacheLimits | false
 }
 
 /**

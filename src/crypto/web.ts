@@ -18,6 +18,7 @@ import {
   parseSigned,
   utf8Bytes,
 } from './format.js'
+import { cacheFor, type OpenedCache } from './opened-cache.js'
 import type { CookieSealer, CryptoProvider, OpenedValue, SealerOptions } from './types.js'
 
 // Named from the global so the file needs neither the DOM lib nor a `node:` type import.
@@ -84,7 +85,8 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out
 }
 
-function privateSealer(ring: Map<string, RingKey>, newest: RingKey): CookieSealer {
+function privateSealer(ring: Map<string, RingKey>, newest: RingKey, cache: OpenedCache<RingKey> | undefined): CookieSealer {
+  const inRing = (key: RingKey): boolean => ring.get(key.kid) === key
   return {
     async seal(plaintext: string): Promise<string> {
       const nonce = globalThis.crypto.getRandomValues(new Uint8Array(NONCE_BYTES))
@@ -93,54 +95,75 @@ function privateSealer(ring: Map<string, RingKey>, newest: RingKey): CookieSeale
         newest.key,
         utf8Bytes(plaintext),
       )
-      return formatPrivate(newest.kid, concat(nonce, new Uint8Array(sealed)))
+      const value = formatPrivate(newest.kid, concat(nonce, new Uint8Array(sealed)))
+      cache?.set(value, newest, plaintext, false, false)
+      return value
     },
-    async open(value: string): Promise<OpenedValue | null> {
-      try {
-        const parts = parsePrivate(value)
-        if (parts === null) return null
-        const entry = ring.get(parts.kid)
-        if (entry === undefined) return null
-        const box = parts.box
-        // decrypt() rejects when the tag does not verify; the catch below turns that into null.
-        const plain = await subtle().decrypt(
-          { name: 'AES-GCM', iv: box.subarray(0, NONCE_BYTES), additionalData: entry.context, tagLength: TAG_BYTES * 8 },
-          entry.key,
-          box.subarray(NONCE_BYTES),
-        )
-        const plaintext = decodeUtf8(new Uint8Array(plain))
-        return plaintext === null ? null : { plaintext, stale: entry !== newest }
-      } catch {
-        return null
-      }
+    open(value: string): OpenedValue | Promise<OpenedValue | null> {
+      // A hit answers synchronously: no WebCrypto call, no promise.
+      return cache?.get(value, inRing) ?? openPrivate(value)
     },
+  }
+
+  async function openPrivate(value: string): Promise<OpenedValue | null> {
+    try {
+      const parts = parsePrivate(value)
+      if (parts === null) return null
+      const entry = ring.get(parts.kid)
+      if (entry === undefined) return null
+      const box = parts.box
+      // decrypt() rejects when the tag does not verify; the catch below turns that into null.
+      const plain = await subtle().decrypt(
+        { name: 'AES-GCM', iv: box.subarray(0, NONCE_BYTES), additionalData: entry.context, tagLength: TAG_BYTES * 8 },
+        entry.key,
+        box.subarray(NONCE_BYTES),
+      )
+      const plaintext = decodeUtf8(new Uint8Array(plain))
+      return plaintext === null ? null : remember(cache, value, entry, newest, plaintext)
+    } catch {
+      return null
+    }
   }
 }
 
-function signedSealer(ring: Map<string, RingKey>, newest: RingKey): CookieSealer {
+function signedSealer(ring: Map<string, RingKey>, newest: RingKey, cache: OpenedCache<RingKey> | undefined): CookieSealer {
+  const inRing = (key: RingKey): boolean => ring.get(key.kid) === key
   return {
     async seal(plaintext: string): Promise<string> {
       const payload = utf8Bytes(plaintext)
       const mac = await subtle().sign('HMAC', newest.key, concat(newest.context, payload))
-      return formatSigned(newest.kid, payload, new Uint8Array(mac))
+      const value = formatSigned(newest.kid, payload, new Uint8Array(mac))
+      cache?.set(value, newest, plaintext, false, false)
+      return value
     },
-    async open(value: string): Promise<OpenedValue | null> {
-      try {
-        const parts = parseSigned(value)
-        if (parts === null) return null
-        const entry = ring.get(parts.kid)
-        if (entry === undefined) return null
-        if (parts.mac.length !== MAC_BYTES) return null
-        // verify() compares in constant time, unlike a comparison of our own.
-        const ok = await subtle().verify('HMAC', entry.key, parts.mac, concat(entry.context, parts.payload))
-        if (!ok) return null
-        const plaintext = decodeUtf8(parts.payload)
-        return plaintext === null ? null : { plaintext, stale: entry !== newest }
-      } catch {
-        return null
-      }
+    open(value: string): OpenedValue | Promise<OpenedValue | null> {
+      return cache?.get(value, inRing) ?? openSigned(value)
     },
   }
+
+  async function openSigned(value: string): Promise<OpenedValue | null> {
+    try {
+      const parts = parseSigned(value)
+      if (parts === null) return null
+      const entry = ring.get(parts.kid)
+      if (entry === undefined) return null
+      if (parts.mac.length !== MAC_BYTES) return null
+      // verify() compares in constant time, unlike a comparison of our own.
+      const ok = await subtle().verify('HMAC', entry.key, parts.mac, concat(entry.context, parts.payload))
+      if (!ok) return null
+      const plaintext = decodeUtf8(parts.payload)
+      return plaintext === null ? null : remember(cache, value, entry, newest, plaintext)
+    } catch {
+      return null
+    }
+  }
+}
+
+/** A request's value that opened: remembered, so the next request with it costs no WebCrypto call. */
+function remember(cache: OpenedCache<RingKey> | undefined, value: string, entry: RingKey, newest: RingKey, plaintext: string): OpenedValue {
+  const stale = entry !== newest
+  cache?.set(value, entry, plaintext, stale, true)
+  return { plaintext, stale }
 }
 
 function decodeUtf8(bytes: Uint8Array): string | null {
@@ -163,6 +186,7 @@ export const cryptoProvider: CryptoProvider = {
     const ring = await buildRing(options)
     const newest = ring.values().next().value
     if (newest === undefined) throw new RangeError('cloakroom: a sealer needs at least one key')
-    return options.mode === 'private' ? privateSealer(ring, newest) : signedSealer(ring, newest)
+    const cache = cacheFor<RingKey>(options)
+    return options.mode === 'private' ? privateSealer(ring, newest, cache) : signedSealer(ring, newest, cache)
   },
 }

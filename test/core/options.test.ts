@@ -347,3 +347,19 @@ describe('options: schema, onInvalid, version and migrate', () => {
     expect(message).toMatch(/schema, onInvalid, version, migrate/)
   })
 })
+
+describe('options: cookieCache', () => {
+  it('is on by default with its bounds, takes bounds of its own, and false turns it off', () => {
+    expect(resolveOptions(base()).cookieCache).toEqual({ maxEntries: 10_000, maxChars: 4_194_304 })
+    expect(resolveOptions({ ...base(), cookieCache: { maxEntries: 50 } }).cookieCache).toEqual({ maxEntries: 50, maxChars: 4_194_304 })
+    expect(resolveOptions({ ...base(), cookieCache: { maxCharacters: 1000 } }).cookieCache).toEqual({ maxEntries: 10_000, maxChars: 1000 })
+    expect(resolveOptions({ ...base(), cookieCache: false }).cookieCache).toBe(false)
+  })
+
+  it('refuses bounds that are not whole numbers of at least 1, a misspelt bound, and a value that is not an object', () => {
+    expect(configError({ cookieCache: { maxEntries: 0 } }).message).toMatch(/cookieCache\.maxEntries must be a whole number of at least 1.*cookieCache: false/)
+    expect(configError({ cookieCache: { maxCharacters: 1.5 } }).message).toMatch(/cookieCache\.maxCharacters/)
+    expect(configError({ cookieCache: { maxChars: 10 } as never }).message).toMatch(/unknown option cookieCache\.maxChars/)
+    expect(configError({ cookieCache: true as never }).message).toMatch(/cookieCache must be an object/)
+  })
+})
