@@ -34,19 +34,19 @@ export interface PathResult {
 }
 
 const inject = createRequire(import.meta.url)('light-my-request') as Inject
-let server: Server | undefined
+const servers: Server[] = []
 const listen = Server.prototype.listen
 Server.prototype.listen = function (this: Server, ...args: unknown[]) {
-  server = this
+  servers.push(this)
   return listen.apply(this, args as Parameters<typeof listen>)
 } as typeof listen
 
 const file = process.argv[2]
 if (file === undefined) throw new Error('usage: path-child.ts <server file>')
 await import(pathToFileURL(file).href)
-for (let i = 0; server === undefined && i < 100; i++) await new Promise((resolve) => setTimeout(resolve, 10))
-if (server === undefined) throw new Error(`${file} never called listen`)
-const target = server
+for (let i = 0; servers.length === 0 && i < 100; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+const target = servers[0]
+if (target === undefined) throw new Error(`${file} never called listen`)
 const dispatch = (req: unknown, res: unknown): void => void target.emit('request', req, res)
 
 async function send(route: string, cookie: string | undefined): Promise<InjectResponse> {
