@@ -336,7 +336,7 @@ function soakSummary(soak: SoakResults): string[] {
 function readmeSection(run: RunResults, rows: Row[], comparison: string[], soak: SoakResults | undefined): string {
   const m = run.machine
   return [
-    `Measured by \`npm run bench\` (see [bench/](bench/)) on ${run.startedAt.slice(0, 10)}: ${m.cpu}, ${m.cores} cores, Node ${m.node}; ` +
+    `Measured by \`npm run bench\` (see [bench/](bench/README.md)) on ${run.startedAt.slice(0, 10)}: ${m.cpu}, ${m.cores} cores, Node ${m.node}; ` +
       `${run.settings.sessions} distinct sessions rotated by the load generator, ${run.settings.connections} connections, medians of ${run.settings.passes} passes. ` +
       '`/counter` reads a number and writes it back plus one, `/read` only reads it. ' +
       COMPARISON_NOTE +

@@ -7,6 +7,7 @@
  * [1000], BENCH_CONNECTIONS [32], BENCH_ONLY (a regular expression on target ids, e.g. `hono`),
  * BENCH_MICRO=0 to skip the micro benchmarks, BENCH_ROUTES (a comma-separated subset of the routes),
  * BENCH_OUT (a folder: only its raw.json is written, no report, no micro benchmarks; see costs.ts),
+ * BENCH_VARIANTS (other checkouts measured in the same run: name=/path,...; see lib/variants.ts),
  * REDIS_URL, PGHOST/PGPORT/PGDATABASE/PGUSER.
  *
  * @module
@@ -24,6 +25,7 @@ import { checkSessionsWork, makeSessions, sumCounters } from './lib/sessions.js'
 import { writeReport } from './report.js'
 import { runMicro } from './micro/run-micro.js'
 import { canPinApart, freePort } from './lib/host.js'
+import { withVariants } from './lib/variants.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url))
@@ -159,7 +161,7 @@ const everything = allTargets().map((target) =>
 )
 const chosen = everything.filter((target) => target.library !== 'bare' && (only === null || only.test(target.id)))
 // A framework's bare server runs whenever anything on that framework does: costs are measured against it.
-const targets = everything.filter((target) => chosen.includes(target) || (target.library === 'bare' && chosen.some((c) => c.framework === target.framework)))
+const targets = withVariants(everything.filter((target) => chosen.includes(target) || (target.library === 'bare' && chosen.some((c) => c.framework === target.framework))), process.env['BENCH_VARIANTS'])
 const startedAt = new Date()
 const loadAtStart = loadavg()[0] ?? Number.NaN
 mkdirSync(out, { recursive: true })

@@ -1,4 +1,4 @@
-import type { SessionEngine } from './engine.js'
+import type { ResponseView, SessionEngine } from './engine.js'
 import type { Session } from './session.js'
 import { SessionStatus } from './status.js'
 import type { JsonShape } from './json.js'
@@ -45,4 +45,28 @@ export async function commitPurgeOnly<Data extends JsonShape<Data>>(engine: Sess
   } catch {
     // commit() never rejects for session errors; the handler's error is the one to report.
   }
+}
+
+/**
+ * What an adapter does once the handler is done: when `thrown` is the session's own store failure
+ * (left uncaught by the handler), the engine's failure response (the same opaque answer as for a
+ * caught one); otherwise the commit into `response`, resolving to a replacement `Response` or
+ * `null`; and `null` at once when there is nothing to commit (no promise for an untouched session).
+ *
+ * @example
+ * ```ts
+ * const settling = commitOrFailure(engine, session, { status: res.statusCode, headers }, request, thrownError)
+ * const replacement = settling === null ? null : await settling
+ * ```
+ */
+export function commitOrFailure<Data extends JsonShape<Data>>(
+  engine: SessionEngine<Data>,
+  session: Session<Data>,
+  response: ResponseView,
+  request?: Request,
+  thrown?: unknown,
+): Promise<Response | null> | null {
+  const failure = thrown === undefined ? null : engine.failureResponse(session, thrown, request)
+  if (failure !== null) return failure
+  return engine.pending(session) ? engine.commit(session, response, request) : null
 }

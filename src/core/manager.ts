@@ -9,7 +9,7 @@ import { MAX_VALUE_DEPTH, tooDeep } from './json-value.js'
 import { fingerprint, type Logger } from './logger.js'
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js'
 import type { RegisteredData, RegisteredFlash } from './register.js'
-import { commitToResponse, markNoStore, varyOnCookie } from './response-headers.js'
+import { commitToResponse, markNoStore, serverErrorResponse, varyOnCookie } from './response-headers.js'
 import { REFUSED, SessionHandle, UNAVAILABLE, type CommitView, type OpenedCookie, type Refused, type Session, type SessionBackend, type Unavailable } from './session.js'
 import { SessionEmitter, type RefusedReason, type SessionEventMap } from './events.js'
 import { SessionStatus } from './status.js'
@@ -105,10 +105,6 @@ function parsePlaintext(plaintext: string, absoluteTimeoutMs: number | null, now
   const deadline = base36(head)
   if (deadline === null || deadline <= now) return null
   return { id, createdAt: Math.min(now, deadline - (absoluteTimeoutMs ?? 0)) }
-}
-
-function emptyServerError(): Response {
-  return new Response(null, { status: 500, headers: { 'cache-control': 'no-store' } })
 }
 
 /**
@@ -595,12 +591,12 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData, Flash extend
     this.options.logger.error(`${failure.message}${failure instanceof StoreError ? ` (${failure.kind})` : ''}`)
     if (failure instanceof StoreError) this.#events.emit('storeError', { at: Date.now(), error: failure })
     const { onError } = this.options
-    if (onError === undefined) return emptyServerError()
+    if (onError === undefined) return serverErrorResponse()
     try {
       return await onError(failure, request)
     } catch (renderError) {
       this.options.logger.error(`cloakroom: onError threw (${String(renderError)}); answering an empty 500`)
-      return emptyServerError()
+      return serverErrorResponse()
     }
   }
 }

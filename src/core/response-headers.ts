@@ -78,6 +78,19 @@ export function varyOnCookie(headers: HeaderView): void {
   headers.set('vary', `${current}, Cookie`)
 }
 
+/**
+ * The empty 500 every failure path answers with: no body, and `Cache-Control: no-store`, so no
+ * cache keeps an answer that says nothing about the resource.
+ *
+ * @example
+ * ```ts
+ * return onError === undefined ? serverErrorResponse() : onError(failure, request)
+ * ```
+ */
+export function serverErrorResponse(): Response {
+  return new Response(null, { status: 500, headers: { 'cache-control': 'no-store' } })
+}
+
 function headersAreMutable(headers: Headers): boolean {
   try {
     // Deleting an absent header is a no-op on a mutable Headers and throws on an immutable one
@@ -92,6 +105,8 @@ function headersAreMutable(headers: Headers): boolean {
 /**
  * Commits `session` into a web `Response`: in place when its headers are mutable, else on a copy;
  * or returns the engine's replacement (store error, cookie too large), cancelling the handler's body.
+ * When `thrown` (an error the handler threw, that the framework rendered into `response`) is the
+ * session's own store failure, the engine's failure response replaces it instead.
  *
  * @example
  * ```ts
@@ -104,15 +119,22 @@ export async function commitToResponse<Data extends JsonShape<Data>>(
   session: Session<Data>,
   response: Response,
   request?: Request,
+  thrown?: unknown,
 ): Promise<Response> {
-  if (!engine.pending(session)) return response
-  const inPlace = headersAreMutable(response.headers)
-  const headers = inPlace ? response.headers : new Headers(response.headers)
-  const replacement = await engine.commit(session, { status: response.status, headers }, request)
+  const failure = thrown === undefined ? null : engine.failureResponse(session, thrown, request)
+  let replacement: Response | null = null
+  let headers = response.headers
+  if (failure !== null) {
+    replacement = await failure
+  } else {
+    if (!engine.pending(session)) return response
+    if (!headersAreMutable(headers)) headers = new Headers(headers)
+    replacement = await engine.commit(session, { status: response.status, headers }, request)
+  }
   if (replacement !== null) {
     response.body?.cancel().catch(() => {})
     return replacement
   }
-  if (inPlace) return response
+  if (headers === response.headers) return response
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers })
 }

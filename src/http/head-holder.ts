@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import { callbackOf, checkChunk, foldWriteHead, writeHeadAgain } from './node-compat.js'
+import { serverErrorResponse } from '../core/response-headers.js'
 import { writeWebResponse } from './send-response.js'
 
 /**
@@ -51,7 +52,7 @@ export type InnerMethods = Record<HeadMethod, (this: ServerResponse, ...args: un
  * @example
  * ```ts
  * const { writeHead, flushHeaders, write, end } = res
- * const holder = new HeadHolder(res, hooks, { writeHead, flushHeaders, write, end } as InnerMethods, () => undefined)
+ * const holder = new HeadHolder(res, hooks, { writeHead, flushHeaders, write, end } as InnerMethods, undefined)
  * res.end = (...args: unknown[]) => holder.call('end', args) as ServerResponse
  * ```
  */
@@ -69,14 +70,14 @@ export class HeadHolder {
     readonly res: ServerResponse,
     public hooks: HoldHooks,
     readonly inner: InnerMethods,
-    /** Called once, when the response starts to be held. */
-    readonly onHold: () => void,
+    /** Accessors to define on the response once it starts to be held (`undefined`: they are already in place). */
+    readonly getters: PropertyDescriptorMap | undefined,
   ) {}
 
   call(name: HeadMethod, args: unknown[]): unknown {
     if (this.state === 'undecided') {
       this.state = this.hooks.shouldHold() ? 'holding' : 'passing'
-      if (this.state === 'holding') this.onHold()
+      if (this.state === 'holding' && this.getters !== undefined) Object.defineProperties(this.res, this.getters)
     }
     if (this.state === 'passing') return this.inner[name].apply(this.res, args)
     if (this.state === 'holding') return this.#hold(name, args)
@@ -109,7 +110,7 @@ export class HeadHolder {
       new Promise<Response | null>((resolve) => resolve(this.hooks.beforeHead()))
         .then(
           (replacement) => (replacement === null ? this.#replay() : this.#replace(replacement)),
-          () => this.#replace(new Response(null, { status: 500, headers: { 'cache-control': 'no-store' } })),
+          () => this.#replace(serverErrorResponse()),
         )
         .catch(() => this.res.destroy())
     }

@@ -91,7 +91,7 @@ export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
   if (proto === (res.constructor as { prototype?: unknown }).prototype) {
     // Responses that share a prototype share their shapes too: four own properties cost little, and
     // the getters wait until the response is held.
-    held[HOLDER] = new HeadHolder(res, hooks, inner, () => Object.defineProperties(res, cached(GETTERS, proto, () => gettersFor(proto))))
+    held[HOLDER] = new HeadHolder(res, hooks, inner, GETTERS.get(proto) ?? cached(GETTERS, proto, () => gettersFor(proto)))
     res.writeHead = WRAPPERS.writeHead as ServerResponse['writeHead']
     res.flushHeaders = WRAPPERS.flushHeaders as ServerResponse['flushHeaders']
     res.write = WRAPPERS.write as ServerResponse['write']
@@ -101,7 +101,7 @@ export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
   // Swapping the prototype made this response's shape its own: every property added now would copy
   // it again, and one prototype in front costs one copy. A method wrapped on the response itself
   // (compression mounted first) is wrapped where it is.
-  held[HOLDER] = new HeadHolder(res, hooks, inner, () => undefined)
+  held[HOLDER] = new HeadHolder(res, hooks, inner, undefined)
   for (const name of METHODS) if (Object.hasOwn(res, name)) (res as unknown as InnerMethods)[name] = WRAPPERS[name]
-  Object.setPrototypeOf(res, cached(IN_FRONT, proto, () => Object.assign(Object.create(proto, gettersFor(proto)) as object, WRAPPERS)))
+  Object.setPrototypeOf(res, IN_FRONT.get(proto) ?? cached(IN_FRONT, proto, () => Object.assign(Object.create(proto, gettersFor(proto)) as object, WRAPPERS)))
 }

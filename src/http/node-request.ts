@@ -13,7 +13,9 @@ export function cookieHeaderOf(req: IncomingMessage): string | undefined {
 
 /**
  * A body-less web `Request` describing `req` (method, absolute URL from the `Host` header, headers),
- * for the context of `onError`. Build it only when it is needed: it copies every header.
+ * for the context of `onError`. Build it only when it is needed: it copies every header. The path
+ * is the one the client asked for: inside a mounted router or sub-app, Express (and Connect) strip
+ * the mount path from `req.url` and keep the original in `req.originalUrl`.
  *
  * Methods the fetch standard forbids in a `Request` (`CONNECT`, `TRACE`, `TRACK`) are described as
  * `GET`, and a missing or unusable `Host` as `localhost`, since this is context, not a proxy.
@@ -40,8 +42,9 @@ export function toWebRequest(req: IncomingMessage): Request {
   }
 }
 
-function requestUrl(req: IncomingMessage, protocol: string): URL {
-  const path = req.url ?? '/'
+function requestUrl(req: IncomingMessage & { originalUrl?: unknown }, protocol: string): URL {
+  const original = req.originalUrl
+  const path = typeof original === 'string' && original.startsWith('/') ? original : (req.url ?? '/')
   const host = req.headers.host ?? 'localhost'
   // Origin-form is appended, not resolved: a path such as '//other.example/x' must stay a path.
   const target = path.startsWith('/') ? `${protocol}//${host}${path}` : path

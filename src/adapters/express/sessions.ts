@@ -3,8 +3,7 @@ import type { RegisteredData, RegisteredFlash } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
 import { readsRequest, type SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
-import { holdResponseHead } from '../../http/hold-head.js'
-import { commitsFor } from '../../http/late-commit.js'
+import { holdSession } from '../../http/late-commit.js'
 import { attachedSession, attachSession, cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
 import type { JsonShape } from '../../core/json.js'
 
@@ -18,7 +17,6 @@ declare global {
     }
   }
 }
-
 
 /**
  * Express middleware (Express 4 and 5) that gives every request a session at `req.session` and
@@ -59,32 +57,15 @@ declare global {
 export function sessions<Data extends JsonShape<Data> = RegisteredData>(options: SessionOptions<NoInfer<Data>>): RequestHandler {
   const manager = createSessionManager<Data>(options)
   // The web Request is only read by onError and describe: copying every header is wasted work without them.
-  const requestFor = !readsRequest(options) ? () => undefined : webRequestOf
+  const requestOf = readsRequest(options) ? toWebRequest : undefined
   return function cloakroomSessions(req: Request, res: Response, next: NextFunction): void {
     const session = manager.begin(cookieHeaderOf(req))
     // Typed by the global augmentation as Session<RegisteredData>; getSession<Data> gives the generic view.
     req.session = session as unknown as Session<RegisteredData>
     // Kept apart too, so getSession still finds ours if another middleware reassigns req.session.
     attachSession(req, session)
-    const commits = commitsFor(res, manager, session, () => requestFor(req))
-    holdResponseHead(res, { shouldHold: () => manager.pending(session), beforeHead: commits.atHead })
+    holdSession(req, res, manager, session, requestOf)
     next()
-  }
-}
-
-/**
- * The request as a body-less web `Request` for `onError`, with the URL the client asked for: inside
- * a mounted router or sub-app Express has stripped the mount path from `req.url`.
- */
-function webRequestOf(req: Request): globalThis.Request {
-  const request = toWebRequest(req)
-  const original = req.originalUrl
-  if (typeof original !== 'string' || original === req.url || !original.startsWith('/')) return request
-  try {
-    // Appended, not resolved: an original URL such as '//other.example/x' must stay a path.
-    return new globalThis.Request(new URL(request.url).origin + original, { method: request.method, headers: request.headers })
-  } catch {
-    return request
   }
 }
 

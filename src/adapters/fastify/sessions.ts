@@ -4,9 +4,9 @@ import type { RegisteredData, RegisteredFlash } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
 import { readsRequest, type SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
-import { cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
-import { replyHeaderView } from './reply-headers.js'
-import { foldWebResponse, replaceReply } from './replace.js'
+import type { SessionManager } from '../../core/manager.js'
+import { toWebRequest } from '../../http/node-request.js'
+import { sessionHooks } from './hooks.js'
 import type { JsonShape } from '../../core/json.js'
 
 declare module 'fastify' {
@@ -52,65 +52,25 @@ export const sessions: FastifyPluginCallback<SessionOptions> = function cloakroo
   options: SessionOptions,
   done: (error?: Error) => void,
 ): void {
-  let manager
+  let engine: SessionManager<RegisteredData>
   try {
-    manager = createSessionManager(options)
+    engine = createSessionManager(options)
+    if (fastify.hasRequestDecorator('session')) {
+      throw new ConfigError(
+        'request.session is already decorated in this scope or a parent: register cloakroom/fastify once per scope chain (children share it), and not next to another session plugin (@fastify/session, @fastify/secure-session)',
+      )
+    }
   } catch (error) {
     done(error as Error)
     return
   }
-  if (fastify.hasRequestDecorator('session')) {
-    done(
-      new ConfigError(
-        'request.session is already decorated in this scope or a parent: register cloakroom/fastify once per scope chain (children share it), and not next to another session plugin (@fastify/session, @fastify/secure-session)',
-      ),
-    )
-    return
-  }
-  const engine = manager
   // The web Request is only read by onError and describe: copying every header is wasted work without them.
   const requestFor = !readsRequest(options) ? (): undefined => undefined : (request: FastifyRequest): Request => toWebRequest(request.raw)
-  // The requests whose route let the session's own store failure escape, learned in onError
-  // before Fastify renders it, with the response to answer instead.
-  const thrown = new WeakMap<FastifyRequest, Promise<Response>>()
-
   fastify.decorateRequest('session', null as unknown as Session<RegisteredData>)
-
-  fastify.addHook('onRequest', function beginSession(request, _reply, next) {
-    request.session = engine.begin(cookieHeaderOf(request.raw))
-    next()
-  })
-
-  fastify.addHook('onError', function noteThrow(request, _reply, error, next) {
-    const session = request.session as Session<RegisteredData> | null
-    const failure = session === null ? null : engine.failureResponse(session, error, requestFor(request))
-    if (failure !== null) thrown.set(request, failure)
-    next()
-  })
-
-  fastify.addHook('onSend', function commitSession(request, reply, payload, next) {
-    // null when an earlier onRequest hook answered before ours ran.
-    const session = request.session as Session<RegisteredData> | null
-    if (session === null) return next(null, payload)
-    const failure = thrown.get(request)
-    if (failure !== undefined) {
-      // The session's own store failure gets the manager's opaque answer instead of Fastify's
-      // error body. Any other error payload commits by the status it is sent with, below.
-      failure.then((replacement) => next(null, replaceReply(reply, payload, replacement)))
-      return
-    }
-    if (!engine.pending(session)) return next(null, payload)
-    // A web Response payload carries its own status and headers, which Fastify would lay over
-    // ours after onSend; folding them into the reply first lets ours merge with them.
-    const body = foldWebResponse(reply, payload)
-    engine.commit(session, { status: reply.statusCode, headers: replyHeaderView(reply) }, requestFor(request)).then(
-      (replacement) => next(null, replacement === null ? body : replaceReply(reply, body, replacement)),
-      // commit never rejects for session errors; anything else must still not reach Fastify's
-      // error handler from here, where it would render the message.
-      () => next(null, replaceReply(reply, body, new Response(null, { status: 500, headers: { 'cache-control': 'no-store' } }))),
-    )
-  })
-
+  const hooks = sessionHooks(engine, requestFor)
+  fastify.addHook('onRequest', hooks.onRequest)
+  fastify.addHook('onError', hooks.onError)
+  fastify.addHook('onSend', hooks.onSend)
   done()
 }
 

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
 import { commitPurgeOnly } from '../../core/commit-rule.js'
 import { commitToResponse } from '../../core/response-headers.js'
@@ -5,6 +6,7 @@ import type { RegisteredData, RegisteredFlash } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
 import type { SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
+import { cookieHeaderOf } from '../../http/node-request.js'
 import type { JsonShape } from '../../core/json.js'
 
 /** The context variables the middleware sets: `c.get('session')`. */
@@ -66,7 +68,10 @@ export function sessions<Data extends JsonShape<Data> = RegisteredData, Flash ex
 ): MiddlewareHandler<SessionEnv<Data, Flash>> {
   const manager = createSessionManager<Data>(options)
   return async function cloakroomSessions(c, next) {
-    const session = manager.begin(cookieHeaderOf(c))
+    // On @hono/node-server, read from the Node request (c.env.incoming): c.req would first build a web
+    // Headers of every request header, which costs more than the rest of an untouched request's session work.
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
+    const session = manager.begin(incoming?.headers === undefined ? c.req.header('cookie') : cookieHeaderOf(incoming))
     c.set('session', session as unknown as Session<Data, Flash>)
     try {
       await next()
@@ -76,15 +81,9 @@ export function sessions<Data extends JsonShape<Data> = RegisteredData, Flash ex
     }
     // Hono has already rendered a thrown error into c.res: it commits by its status like any response,
     // unless what was thrown is the session's own store failure, which gets the opaque answer.
-    const failure = c.error === undefined ? null : manager.failureResponse(session, c.error, c.req.raw)
-    if (failure !== null) {
-      c.res = undefined
-      c.res = await failure
-      return
-    }
-    if (!manager.pending(session)) return
+    if (c.error === undefined && !manager.pending(session)) return
     const response = c.res
-    const committed = await commitToResponse(manager, session, response, c.req.raw)
+    const committed = await commitToResponse(manager, session, response, c.req.raw, c.error)
     if (committed !== response) {
       // Assigning c.res merges the old response's headers into the new one and drops the new
       // Set-Cookie lines when the old response had some; clearing it first avoids the merge.
@@ -92,20 +91,6 @@ export function sessions<Data extends JsonShape<Data> = RegisteredData, Flash ex
       c.res = committed
     }
   }
-}
-
-/**
- * The request's Cookie header. On @hono/node-server it is read from the Node request the server
- * passes as `c.env.incoming`: going through `c.req` would build a web `Headers` of every request
- * header, which costs more than the rest of an untouched request's session work.
- */
-function cookieHeaderOf(c: Context): string | undefined {
-  const incoming = (c.env as { incoming?: { headers?: Record<string, string | string[] | undefined> } } | undefined)?.incoming
-  if (incoming?.headers !== undefined) {
-    const cookie = incoming.headers.cookie
-    return Array.isArray(cookie) ? cookie.join('; ') : cookie
-  }
-  return c.req.header('cookie')
 }
 
 /**

@@ -5,7 +5,7 @@ import { readsRequest, type SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
 import { nodeHeaderView } from '../../http/node-headers.js'
 import { cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
-import { commitAfterThrow } from './after-throw.js'
+import { answerThrow } from './after-throw.js'
 import { replaceResponse } from './replace.js'
 import type { JsonShape } from '../../core/json.js'
 
@@ -68,23 +68,16 @@ export function sessions<StateT = DefaultState, ContextT = DefaultContext>(optio
     } catch (error) {
       // The session's own store failure gets the same opaque answer as a caught one; any other
       // throw goes on to the app's error handling, which picks the status the session commits by.
-      const failure = manager.failureResponse(session, error, requestFor(ctx))
-      if (failure === null) {
-        await commitAfterThrow(manager, session, ctx, () => requestFor(ctx))
-        throw error
-      }
-      replaceResponse(ctx, await failure)
+      if (!(await answerThrow(manager, session, ctx, error, () => requestFor(ctx)))) throw error
       return
     }
     if (!manager.pending(session)) return
-    if (ctx.respond === false || ctx.headerSent) {
-      // Outside the guarantee: the app writes the response itself. The store is still written
-      // (a purge must happen), and the cookie reaches the client only if the head has not left.
-      await manager.commit(session, { status: ctx.status, headers: ctx.headerSent ? new Headers() : nodeHeaderView(ctx.res) }, requestFor(ctx))
-      return
-    }
-    const replacement = await manager.commit(session, { status: ctx.status, headers: nodeHeaderView(ctx.res) }, requestFor(ctx))
-    if (replacement !== null) replaceResponse(ctx, replacement)
+    // `ctx.respond = false` or a head already out: the app writes the response itself, outside the
+    // guarantee. The store is still written (a purge must happen); the cookie goes only where it still can.
+    const outside = ctx.respond === false || ctx.headerSent
+    const headers = ctx.headerSent ? new Headers() : nodeHeaderView(ctx.res)
+    const replacement = await manager.commit(session, { status: ctx.status, headers }, requestFor(ctx))
+    if (replacement !== null && !outside) replaceResponse(ctx, replacement)
   }
   return cloakroomSessions as unknown as Middleware<StateT, ContextT>
 }

@@ -1,11 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { sessionFailure } from '../../core/manager.js'
 import type { RegisteredData, RegisteredFlash } from '../../core/register.js'
 import type { Session } from '../../core/session.js'
 import { readsRequest, type SessionOptions } from '../../core/options.js'
 import { createSessionManager } from '../../create.js'
-import { holdResponseHead } from '../../http/hold-head.js'
-import { commitsFor } from '../../http/late-commit.js'
+import { holdSession } from '../../http/late-commit.js'
 import { attachedSession, attachSession, cookieHeaderOf, toWebRequest } from '../../http/node-request.js'
 import type { JsonShape } from '../../core/json.js'
 
@@ -25,7 +23,6 @@ export interface NodeSessionOptions<Data = RegisteredData> extends SessionOption
    */
   onHandlerError?: (error: unknown, req: IncomingMessage) => void
 }
-
 
 function reportToConsole(error: unknown, req: IncomingMessage): void {
   console.error(`cloakroom: the handler for ${req.method ?? 'GET'} ${req.url ?? '/'} threw`, error)
@@ -70,46 +67,19 @@ export function withSessions<Data extends JsonShape<Data> = RegisteredData, Flas
   const { onHandlerError = reportToConsole, ...sessionOptions } = options
   const manager = createSessionManager<Data>(sessionOptions)
   // The web Request is only read by onError and describe: copying every header is wasted work without them.
-  const requestFor = !readsRequest(options) ? () => undefined : (req: IncomingMessage) => toWebRequest(req)
+  const requestOf = readsRequest(options) ? toWebRequest : undefined
 
   return function cloakroomRequestListener(req: IncomingMessage, res: ServerResponse): void {
     const session = manager.begin(cookieHeaderOf(req))
     attachSession(req, session)
-    const commits = commitsFor(res, manager, session, () => requestFor(req))
-    holdResponseHead(res, { shouldHold: () => manager.pending(session), beforeHead: commits.atHead })
-
-    const failed = (error: unknown): void => {
-      commits.abandon()
-      if (error !== sessionFailure(session)) {
-        try {
-          onHandlerError(error, req)
-        } catch {
-          // The reporter failed too; the response below is all that is left to do.
-        }
-      }
-      if (!res.headersSent) {
-        // A 500 commits nothing but a purge; and when the session's own read failed, the commit hands back the
-        // manager's failure reply instead, which replaces this one as the head leaves.
-        for (const name of res.getHeaderNames()) res.removeHeader(name)
-        res.statusCode = 500
-        res.setHeader('cache-control', 'no-store')
-        res.end()
-      } else if (!res.writableEnded) {
-        // Half a reply is out (or queued): it cannot be finished truthfully.
-        res.destroy()
-      }
-      // A reply the handler had already finished stands; its commit began as its head left.
-    }
-
-    let result: void | Promise<void>
+    const commits = holdSession(req, res, manager, session, requestOf)
     try {
-      result = handler(req, res, session as unknown as Session<Data, Flash>)
+      const result = handler(req, res, session as unknown as Session<Data, Flash>)
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+        Promise.resolve(result).then(undefined, (error: unknown) => commits.fail(error, onHandlerError))
+      }
     } catch (error) {
-      failed(error)
-      return
-    }
-    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-      Promise.resolve(result).then(undefined, failed)
+      commits.fail(error, onHandlerError)
     }
   }
 }
