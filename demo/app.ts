@@ -3,7 +3,7 @@ import { html, raw } from 'hono/html'
 import { sessions } from '../src/adapters/hono/index.js'
 import type { SessionOptions } from '../src/core/options.js'
 import { cartRoutes, cartView, catalogue } from './cart.js'
-import type { DemoData, DemoEnv } from './data.js'
+import type { DemoData, DemoEnv, DemoFlash } from './data.js'
 import { describeDevice, deviceCapabilities, deviceRoutes } from './devices.js'
 import { formField } from './form.js'
 import { page, SECURITY_HEADERS, signInForm, STYLESHEET, type Markup } from './layout.js'
@@ -46,15 +46,18 @@ export function demoApp(options: SessionOptions<DemoData>, storeName: string): H
   })
   app.get('/style.css', (c) => c.body(STYLESHEET, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'max-age=300' }))
   app.use(sameOriginPosts())
-  app.use(sessions<DemoData>(settings))
+  app.use(sessions<DemoData, DemoFlash>(settings))
 
   app.get('/', async (c) => {
     const session = c.get('session')
     const user = await session.get('userId')
+    // A flash is read once: a reload of this page no longer shows it.
+    const notice = await session.takeFlash('notice')
+    const flash = notice === undefined ? '' : html`<p class="notice" id="notice" role="status">${notice}</p>`
     const account = user
       ? html`<section><p id="greeting">Signed in as <strong>${user}</strong>.</p><form method="post" action="/logout"><button>Log out (purge)</button></form></section>`
       : html`<section><p id="greeting">Not signed in.</p>${signInForm()}</section>`
-    return c.html(await frame(c, html`${account}${catalogue()}${cartView(await session.get('cart'))}`))
+    return c.html(await frame(c, html`${flash}${account}${catalogue()}${cartView(await session.get('cart'))}`))
   })
 
   app.route('/cart', cartRoutes())
@@ -63,6 +66,7 @@ export function demoApp(options: SessionOptions<DemoData>, storeName: string): H
     const user = (await formField(c, 'user'))?.trim().slice(0, 40) || 'guest'
     const session = c.get('session')
     session.insert('userId', user)
+    session.flash('notice', `Welcome, ${user}.`)
     // A new id on every privilege change: an id seen before login is worthless after it. The cart goes along.
     session.renew()
     return c.redirect('/', 303)

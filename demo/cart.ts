@@ -69,7 +69,10 @@ export function cartRoutes(): Hono<DemoEnv> {
   routes.post('/add', async (c) => {
     const item = bySku.get((await formField(c, 'sku')) ?? '')
     if (item === undefined) return c.text('No such item.', 400)
-    await c.get('session').updateOr('cart', { [item.sku]: 1 }, (cart) => ({ ...cart, [item.sku]: Math.min(MAX_QUANTITY, (cart[item.sku] ?? 0) + 1) }))
+    const session = c.get('session')
+    await session.updateOr('cart', { [item.sku]: 1 }, (cart) => ({ ...cart, [item.sku]: Math.min(MAX_QUANTITY, (cart[item.sku] ?? 0) + 1) }))
+    // Shown once, on the page this redirect leads to.
+    session.flash('notice', `Added ${item.name} to the cart.`)
     return c.redirect('/', 303)
   })
 

@@ -8,5 +8,11 @@ export interface DemoData {
   cart?: Record<string, number>
 }
 
-/** The demo's Hono environment: `c.get('session')` is a `Session<DemoData>` in every route. */
-export type DemoEnv = SessionEnv<DemoData>
+/** The demo's flash messages: a notice shown once, on the page a form redirects to. */
+export interface DemoFlash {
+  /** What the last form did ("Added a wool scarf to the cart."). */
+  notice?: string
+}
+
+/** The demo's Hono environment: `c.get('session')` is a `Session<DemoData, DemoFlash>` in every route. */
+export type DemoEnv = SessionEnv<DemoData, DemoFlash>

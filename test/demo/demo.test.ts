@@ -52,6 +52,19 @@ describe('demo app (in-process)', () => {
     expect((await status(loggedIn)).entries).toEqual({})
   })
 
+  it('shows a flash notice once, on the page a form redirects to', async () => {
+    const added = await post('/cart/add', undefined, 'sku=scarf')
+    const cookie = cookieHeader(added)
+    const first = await home(cookie)
+    expect(first).toContain('<p class="notice" id="notice" role="status">Added Wool scarf to the cart.</p>')
+    expect(await home(cookie)).not.toContain('id="notice"')
+    const login = await post('/login', cookie, 'user=ferris')
+    const loggedIn = cookieHeader(login)
+    expect(await home(loggedIn)).toContain('Welcome, ferris.')
+    expect(await home(loggedIn)).not.toContain('Welcome, ferris.')
+    expect((await status(loggedIn)).entries).toEqual({ cart: { scarf: 1 }, userId: 'ferris' })
+  })
+
   it('refuses an item not in the catalogue (400) and keeps a quantity within bounds', async () => {
     const cookie = cookieHeader(await post('/cart/add', undefined, 'sku=umbrella'))
     expect((await post('/cart/add', cookie, 'sku=%3Cscript%3E')).status).toBe(400)

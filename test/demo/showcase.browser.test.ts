@@ -63,6 +63,11 @@ describe.skipIf(skipWithoutChromium("the demo's showcase in Chromium"))("the dem
     expect(await text(page, '#panel-cookie')).toMatch(/^none yet/)
 
     await add(page, 'Wool scarf')
+    // The notice the add left (a flash message) is shown once: a reload no longer shows it.
+    expect(await text(page, '#notice')).toBe('Added Wool scarf to the cart.')
+    await page.reload()
+    await page.getByText('Not signed in.').waitFor()
+    expect(await page.locator('#notice').count()).toBe(0)
     const anonymous = (await sessionCookie(page))!
     expect(anonymous).toMatchObject({ domain: '127.0.0.1', path: '/', httpOnly: true, secure: true, sameSite: 'Lax', expires: -1 })
     // The page can read cookies, just not this one.
