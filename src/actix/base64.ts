@@ -6,9 +6,9 @@
  * has exactly one accepted text, and no altered text opens a value.
  */
 
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
-const DECODE = new Int8Array(128).fill(-1)
-for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i
+import { base64Alphabet, decodeUnpadded, encodeUnpadded } from '../crypto/base64.js'
+
+const STANDARD = base64Alphabet('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')
 
 /**
  * Encodes bytes as padded standard base64.
@@ -19,27 +19,8 @@ for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i
  * ```
  */
 export function encodeBase64(bytes: Uint8Array): string {
-  let out = ''
-  const n = bytes.length
-  const whole = n - (n % 3)
-  let i = 0
-  for (; i < whole; i += 3) {
-    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!
-    out += ALPHABET[v >>> 18]! + ALPHABET[(v >>> 12) & 63]! + ALPHABET[(v >>> 6) & 63]! + ALPHABET[v & 63]!
-  }
-  if (n - whole === 1) {
-    const v = bytes[i]!
-    out += ALPHABET[v >>> 2]! + ALPHABET[(v & 3) << 4]! + '=='
-  } else if (n - whole === 2) {
-    const v = (bytes[i]! << 8) | bytes[i + 1]!
-    out += ALPHABET[v >>> 10]! + ALPHABET[(v >>> 4) & 63]! + ALPHABET[(v & 15) << 2]! + '='
-  }
-  return out
-}
-
-function sextet(text: string, i: number): number {
-  const code = text.charCodeAt(i)
-  return code < 128 ? DECODE[code]! : -1
+  const text = encodeUnpadded(bytes, STANDARD)
+  return text + '=='.slice(0, (4 - (text.length & 3)) & 3)
 }
 
 /**
@@ -55,35 +36,8 @@ function sextet(text: string, i: number): number {
  */
 export function decodeBase64(text: string): Uint8Array | null {
   const n = text.length
-  if (n === 0) return new Uint8Array(0)
   if ((n & 3) !== 0) return null
   const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0
-  const out = new Uint8Array((n / 4) * 3 - pad)
-  const whole = pad === 0 ? n : n - 4
-  let o = 0
-  for (let i = 0; i < whole; i += 4) {
-    const a = sextet(text, i)
-    const b = sextet(text, i + 1)
-    const c = sextet(text, i + 2)
-    const d = sextet(text, i + 3)
-    if ((a | b | c | d) < 0) return null
-    const v = (a << 18) | (b << 12) | (c << 6) | d
-    out[o++] = v >>> 16
-    out[o++] = (v >>> 8) & 255
-    out[o++] = v & 255
-  }
-  if (pad === 2) {
-    const a = sextet(text, whole)
-    const b = sextet(text, whole + 1)
-    if ((a | b) < 0 || (b & 15) !== 0) return null
-    out[o] = (a << 2) | (b >>> 4)
-  } else if (pad === 1) {
-    const a = sextet(text, whole)
-    const b = sextet(text, whole + 1)
-    const c = sextet(text, whole + 2)
-    if ((a | b | c) < 0 || (c & 3) !== 0) return null
-    out[o++] = (a << 2) | (b >>> 4)
-    out[o] = ((b & 15) << 4) | (c >>> 2)
-  }
-  return out
+  // What precedes the padding is unpadded base64 of the same bytes; an '=' inside it is refused there.
+  return decodeUnpadded(text, n - pad, STANDARD)
 }

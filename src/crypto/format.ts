@@ -1,3 +1,4 @@
+import { base64Alphabet, decodeUnpadded, encodeUnpadded } from './base64.js'
 /**
  * The cookie wire format (version 1), shared by the `node:crypto` and WebCrypto implementations:
  * strict base64url, length-prefixed associated data, and parsing a value into its parts. Pure
@@ -51,9 +52,7 @@ export const INFO_AES_GCM = 'cloakroom v1 aes-256-gcm'
 /** HKDF `info` of the HMAC-SHA256 subkey (see {@link INFO_KEY_ID}). */
 export const INFO_HMAC = 'cloakroom v1 hmac-sha256'
 
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-const DECODE = new Int8Array(128).fill(-1)
-for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i
+const URL_SAFE = base64Alphabet('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_')
 
 const utf8 = new TextEncoder()
 
@@ -61,22 +60,7 @@ const utf8 = new TextEncoder()
  * Encodes bytes as base64url without padding (RFC 4648 §5).
  */
 export function encodeBase64url(bytes: Uint8Array): string {
-  let out = ''
-  const n = bytes.length
-  const whole = n - (n % 3)
-  let i = 0
-  for (; i < whole; i += 3) {
-    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!
-    out += ALPHABET[v >>> 18]! + ALPHABET[(v >>> 12) & 63]! + ALPHABET[(v >>> 6) & 63]! + ALPHABET[v & 63]!
-  }
-  if (n - whole === 1) {
-    const v = bytes[i]!
-    out += ALPHABET[v >>> 2]! + ALPHABET[(v & 3) << 4]!
-  } else if (n - whole === 2) {
-    const v = (bytes[i]! << 8) | bytes[i + 1]!
-    out += ALPHABET[v >>> 10]! + ALPHABET[(v >>> 4) & 63]! + ALPHABET[(v & 15) << 2]!
-  }
-  return out
+  return encodeUnpadded(bytes, URL_SAFE)
 }
 
 /**
@@ -87,42 +71,7 @@ export function encodeBase64url(bytes: Uint8Array): string {
  * @returns the bytes, or `null` when `text` is not canonical base64url.
  */
 export function decodeBase64url(text: string): Uint8Array | null {
-  const n = text.length
-  const rest = n & 3
-  if (rest === 1) return null
-  const out = new Uint8Array((n >>> 2) * 3 + (rest === 0 ? 0 : rest - 1))
-  const whole = n - rest
-  let o = 0
-  for (let i = 0; i < whole; i += 4) {
-    const a = sextet(text, i)
-    const b = sextet(text, i + 1)
-    const c = sextet(text, i + 2)
-    const d = sextet(text, i + 3)
-    if ((a | b | c | d) < 0) return null
-    const v = (a << 18) | (b << 12) | (c << 6) | d
-    out[o++] = v >>> 16
-    out[o++] = (v >>> 8) & 255
-    out[o++] = v & 255
-  }
-  if (rest === 2) {
-    const a = sextet(text, whole)
-    const b = sextet(text, whole + 1)
-    if ((a | b) < 0 || (b & 15) !== 0) return null
-    out[o] = (a << 2) | (b >>> 4)
-  } else if (rest === 3) {
-    const a = sextet(text, whole)
-    const b = sextet(text, whole + 1)
-    const c = sextet(text, whole + 2)
-    if ((a | b | c) < 0 || (c & 3) !== 0) return null
-    out[o++] = (a << 2) | (b >>> 4)
-    out[o] = ((b & 15) << 4) | (c >>> 2)
-  }
-  return out
-}
-
-function sextet(text: string, i: number): number {
-  const code = text.charCodeAt(i)
-  return code < 128 ? DECODE[code]! : -1
+  return decodeUnpadded(text, text.length, URL_SAFE)
 }
 
 /**
