@@ -12,7 +12,7 @@ const ORDER = [
   'session-lifecycle',
   'data',
   'accounts',
-  'security',
+  'security-model',
   'deploying',
   'runtimes',
   'writing-a-store',

@@ -169,7 +169,7 @@ export interface SessionOptions<Data = RegisteredData> {
    * same value costs a lookup instead of a decryption (a cookie this process sealed is entered at
    * sealing): `false` turns it off. Default `{ maxEntries: 10000, maxCharacters: 4194304 }` (at
    * most 8 MiB of strings). Each hit still checks the key ring, the absolute timeout and the
-   * store's expiry; see docs/security.md.
+   * store's expiry; see docs/security-model.md.
    */
   cookieCache?: false | { maxEntries?: number; maxCharacters?: number }
 }
