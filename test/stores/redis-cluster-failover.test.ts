@@ -37,8 +37,9 @@ describe('RedisStore through the failover of a Redis Cluster master', () => {
     cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 2000 })
   }, 60_000)
   afterAll(async () => {
-    await cluster?.stop()
+    // Clients first: a cluster client closed after its nodes are gone can wait on them.
     for (const client of clients) await client.close()
+    await cluster?.stop()
   })
 
   for (const kind of ['node-redis-cluster', 'ioredis-cluster'] as RedisClientKind[]) {

@@ -46,8 +46,9 @@ describe('RedisStore on a Redis Cluster that refuses commands for a while', () =
     for (const kind of kinds) open[kind] = await openClient(kind, cluster.ports)
   }, 60_000)
   afterAll(async () => {
-    await cluster?.stop()
+    // Clients first: a cluster client closed after its nodes are gone can wait on them.
     for (const kind of kinds) await open[kind]?.close()
+    await cluster?.stop()
   })
 
   it('computes the hash slot of a key as CLUSTER KEYSLOT does (hash tags included)', async () => {
