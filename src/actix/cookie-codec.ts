@@ -4,6 +4,7 @@ import type { ContentSecurity, CookieSealer, MaybePromise, OpenedValue } from '.
 import type { ResolvedActix } from './options.js'
 import { ACTIX_ID, CLOAKROOM_ID } from './transition-store.js'
 import type { ActixCrypto } from './types.js'
+import { LazySealer } from '../crypto/lazy-sealer.js'
 
 /** Whether a cookie value is in cloakroom's own format (`e1.…` or `s1.…`); an actix-session value never is (no `.` in base64). */
 export function isCloakroomValue(value: string): boolean {
@@ -25,7 +26,7 @@ export class ActixCookies {
   readonly #options: ResolvedActix
   readonly #mode: ContentSecurity
   readonly #cookieName: string
-  #sealer: CookieSealer | Promise<CookieSealer> | undefined
+  readonly #sealer = new LazySealer(() => this.#crypto.createSealer({ secrets: this.#options.secrets, keyMode: this.#options.keyMode, mode: this.#mode, cookieName: this.#cookieName }))
 
   constructor(crypto: ActixCrypto, options: ResolvedActix, mode: ContentSecurity, cookieName: string) {
     this.#crypto = crypto
@@ -79,16 +80,6 @@ export class ActixCookies {
   }
 
   #sealerNow(): CookieSealer | Promise<CookieSealer> {
-    if (this.#sealer === undefined) {
-      const made = this.#crypto.createSealer({ secrets: this.#options.secrets, keyMode: this.#options.keyMode, mode: this.#mode, cookieName: this.#cookieName })
-      this.#sealer = made
-      if (made instanceof Promise) {
-        made.then(
-          (ready) => void (this.#sealer = ready),
-          () => void (this.#sealer = undefined),
-        )
-      }
-    }
-    return this.#sealer
+    return this.#sealer.get()
   }
 }

@@ -20,6 +20,7 @@ import type { Json, JsonShape } from './json.js'
 import { readOldSession, type SessionMigration } from './migration.js'
 import { actixSeam } from '../actix/manager-seam.js'
 import type { ActixCookies } from '../actix/cookie-codec.js'
+import { LazySealer } from '../crypto/lazy-sealer.js'
 
 /** Browsers drop a `Set-Cookie` line longer than this (name, value and attributes). */
 const MAX_SET_COOKIE_BYTES = 4096
@@ -132,7 +133,7 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData, Flash extend
   readonly #cookies: SetCookieWriter
   readonly #provider: CryptoProvider
   readonly #events: SessionEmitter
-  #sealer: CookieSealer | Promise<CookieSealer> | undefined
+  readonly #sealer = new LazySealer(() => this.#provider.createSealer(this.#sealerOptions()))
   /** The actix-session cookie format, under the `actixSession` option. */
   readonly #actix: ActixCookies | undefined
 
@@ -439,17 +440,7 @@ export class Manager<Data extends JsonShape<Data> = RegisteredData, Flash extend
 
   /** The sealer, created on first use; once a WebCrypto sealer is ready, the ready one itself. */
   #sealerNow(): CookieSealer | Promise<CookieSealer> {
-    if (this.#sealer === undefined) {
-      const made = this.#provider.createSealer(this.#sealerOptions())
-      this.#sealer = made
-      if (made instanceof Promise) {
-        made.then(
-          (ready) => void (this.#sealer = ready),
-          () => void (this.#sealer = undefined),
-        )
-      }
-    }
-    return this.#sealer
+    return this.#sealer.get()
   }
 
   #seal(id: string, createdAt: number): string | Promise<string> {
