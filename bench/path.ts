@@ -65,7 +65,9 @@ async function start(target: Target): Promise<Child> {
 
 async function ask(child: Child, job: PathJob): Promise<PathResult> {
   child.process.stdin.write(JSON.stringify(job) + '\n')
-  const line = await child.lines.next()
+  let line = await child.lines.next()
+  // The server's own `ready` (printed when it listens, which nothing here uses) may come in between.
+  while (!line.done && line.value === 'ready') line = await child.lines.next()
   if (line.done) throw new Error(`${child.target.id} exited`)
   const answer = JSON.parse(line.value) as PathResult & { error?: string }
   if (answer.error !== undefined) throw new Error(`${child.target.id}: ${answer.error}`)

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -23,7 +24,10 @@ mkdirSync(dir, { recursive: true })
 const server = await startServer({ file, port: 4599, cwd: root, cpus: '0', env: { BENCH_STORE: store }, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })
 const loadgen = startLoadGenerator(root, '1')
 try {
-  const cookies = await makeSessions('http://127.0.0.1:4599', 1000)
+  // A bare server makes no sessions: it gets as many distinct cookies, as in run.ts, so every request has the same shape.
+  const cookies = file.includes('/bare-')
+    ? Array.from({ length: 1000 }, () => `id=${randomBytes(32).toString('base64url')}`)
+    : await makeSessions('http://127.0.0.1:4599', 1000)
   await loadgen.run({ url: 'http://127.0.0.1:4599', path: route as Route, cookies, connections: 32, seconds: Number(seconds) })
 } finally {
   loadgen.stop()

@@ -121,6 +121,25 @@ describe('OpenedCache', () => {
     expect(cache.get(value(999), always)).toEqual({ plaintext: 'plain 999', stale: false })
   })
 
+  it('keeps evicting in insertion order after entries left from the middle (replaced, dropped or forgotten)', () => {
+    const cache = new OpenedCache<string>({ maxEntries: 4, maxChars: 1 << 30 })
+    for (let i = 0; i < 4; i++) cache.set(value(i), i === 2 ? 'gone' : 'k', `plain ${i}`, false, true)
+    cache.set(value(1), 'k', 'plain 1 again', false, true) // re-entered: now the newest
+    cache.forget((key) => key === 'gone') // 2 leaves from the middle
+    expect(cache.size).toBe(3)
+    cache.set(value(4), 'k', 'plain 4', false, true)
+    cache.set(value(5), 'k', 'plain 5', false, true) // over the bound: the oldest left, 0, goes
+    expect(cache.get(value(0), always)).toBeUndefined()
+    expect([3, 1, 4, 5].map((n) => cache.get(value(n), always)?.plaintext)).toEqual(['plain 3', 'plain 1 again', 'plain 4', 'plain 5'])
+    cache.set(value(6), 'k', 'plain 6', false, true) // then 3, the oldest after 0
+    expect(cache.get(value(3), always)).toBeUndefined()
+    expect(cache.size).toBe(4)
+    cache.forget(always)
+    expect([cache.size, cache.chars]).toEqual([0, 0])
+    cache.set(value(7), 'k', 'plain 7', false, true) // an emptied cache starts its order afresh
+    expect(cache.get(value(7), always)?.plaintext).toBe('plain 7')
+  })
+
   it('holds at most maxChars characters of values and plaintexts together', () => {
     const cache = new OpenedCache<string>({ maxEntries: 1_000_000, maxChars: 10_000 })
     for (let i = 0; i < 500; i++) {

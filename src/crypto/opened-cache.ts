@@ -37,12 +37,16 @@ export interface OpenedCacheLimits {
 export const DEFAULT_OPENED_CACHE: OpenedCacheLimits = { maxEntries: 10_000, maxChars: 4_194_304 }
 
 interface Entry<K> {
+  suffix: string
   value: string
   plaintext: string
   /** The ring key the value verified under; the sealer checks it is still in its ring. */
   key: K
   stale: boolean
   chars: number
+  /** The neighbours in insertion order (eviction takes the oldest). */
+  older: Entry<K> | undefined
+  newer: Entry<K> | undefined
 }
 
 /**
@@ -63,6 +67,11 @@ export class OpenedCache<K> {
   readonly #entries = new Map<string, Entry<K>>()
   readonly #limits: OpenedCacheLimits
   #chars = 0
+  // Insertion order is kept in a list through the entries rather than taken from the Map: finding a
+  // Map's first entry walks over every slot deleted before it, which made each eviction cost as
+  // much as thousands of lookups once the cache was full.
+  #oldest: Entry<K> | undefined
+  #newest: Entry<K> | undefined
 
   constructor(limits: OpenedCacheLimits = DEFAULT_OPENED_CACHE) {
     this.#limits = limits
@@ -87,7 +96,7 @@ export class OpenedCache<K> {
     const entry = this.#entries.get(value.slice(-SUFFIX_CHARS))
     if (entry === undefined || !sameText(entry.value, value)) return undefined
     if (!inRing(entry.key)) {
-      this.#drop(value.slice(-SUFFIX_CHARS), entry)
+      this.#drop(entry)
       return undefined
     }
     return { plaintext: entry.plaintext, stale: entry.stale }
@@ -107,23 +116,30 @@ export class OpenedCache<K> {
     if (fromRequest) value = (' ' + value).slice(1)
     const suffix = value.slice(-SUFFIX_CHARS)
     const previous = this.#entries.get(suffix)
-    if (previous !== undefined) this.#drop(suffix, previous)
-    this.#entries.set(suffix, { value, plaintext, key, stale, chars })
+    if (previous !== undefined) this.#drop(previous)
+    const entry: Entry<K> = { suffix, value, plaintext, key, stale, chars, older: this.#newest, newer: undefined }
+    if (this.#newest === undefined) this.#oldest = entry
+    else this.#newest.newer = entry
+    this.#newest = entry
+    this.#entries.set(suffix, entry)
     this.#chars += chars
-    while (this.#entries.size > this.#limits.maxEntries || this.#chars > this.#limits.maxChars) {
-      const [oldest, entry] = this.#entries.entries().next().value as [string, Entry<K>]
-      this.#drop(oldest, entry)
+    while (this.#oldest !== undefined && (this.#entries.size > this.#limits.maxEntries || this.#chars > this.#limits.maxChars)) {
+      this.#drop(this.#oldest)
     }
   }
 
   /** Forgets every value that verified under a key for which `removed` is true. */
   forget(removed: (key: K) => boolean): void {
-    for (const [suffix, entry] of this.#entries) if (removed(entry.key)) this.#drop(suffix, entry)
+    for (const entry of this.#entries.values()) if (removed(entry.key)) this.#drop(entry)
   }
 
-  #drop(suffix: string, entry: Entry<K>): void {
-    this.#entries.delete(suffix)
+  #drop(entry: Entry<K>): void {
+    this.#entries.delete(entry.suffix)
     this.#chars -= entry.chars
+    if (entry.older === undefined) this.#oldest = entry.newer
+    else entry.older.newer = entry.newer
+    if (entry.newer === undefined) this.#newest = entry.older
+    else entry.newer.older = entry.older
   }
 }
 
