@@ -83,9 +83,13 @@ function plaintextOf(id: string, createdAt: number): string {
   return `~${createdAt.toString(36)}.${id}`
 }
 
+// The canonical form only (lowercase, no leading zero, no sign), as `toString(36)` writes it.
+const BASE36 = /^(?:0|[1-9a-z][0-9a-z]{0,10})$/
+
 function base36(text: string): number | null {
+  if (!BASE36.test(text)) return null
   const value = parseInt(text, 36)
-  return Number.isSafeInteger(value) && value >= 0 && value.toString(36) === text ? value : null
+  return Number.isSafeInteger(value) ? value : null
 }
 
 /**

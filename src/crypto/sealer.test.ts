@@ -1,6 +1,7 @@
 import { createCipheriv, createHmac, hkdfSync } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { keyBytes } from './keys.js'
+import { keyIdOf } from './format.js'
 import { cryptoProvider as nodeProvider } from './node.js'
 import type { ContentSecurity, CookieSealer, CryptoProvider } from './types.js'
 import { cryptoProvider as webProvider } from './web.js'
@@ -412,3 +413,20 @@ function flipBit(bytes: Uint8Array, index: number): Buffer {
 function withBoxText(value: string, body: string): string {
   return replacePart(value, 2, body)
 }
+
+describe('keyIdOf', () => {
+  it('reads the key id of either format, and nothing from a value of another shape', async () => {
+    for (const mode of ['private', 'signed'] as const) {
+      const sealer = await nodeProvider.createSealer({ keys: [KEY_A], mode, cookieName: 'id' })
+      const value = await sealer.seal('hello')
+      expect(keyIdOf(value)).toBe(value.split('.')[1])
+      expect(keyIdOf(value)).toHaveLength(8)
+    }
+    expect(keyIdOf('e1.abcdefgh')).toBe('abcdefgh')
+    expect(keyIdOf('e1.abcdefg.xyz')).toBeUndefined()
+    expect(keyIdOf('e1.abcdefghi.xyz')).toBeUndefined()
+    expect(keyIdOf('x1.abcdefgh.xyz')).toBeUndefined()
+    expect(keyIdOf('e1abcdefgh.xyz')).toBeUndefined()
+    expect(keyIdOf('')).toBeUndefined()
+  })
+})
