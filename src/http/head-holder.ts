@@ -29,6 +29,29 @@ export interface HoldHooks {
   beforeHead(): Promise<Response | null>
 }
 
+/**
+ * How a held response reports its holder's state through `headersSent`, `writableEnded` and
+ * `writableNeedDrain` (accessors that read the holder first): `getters` are defined on the response
+ * itself when it is held, and stay; `held` is a prototype to put in front while it is held, and
+ * `passing` the one it goes back to when the queued calls have gone out, so that a response that is
+ * not held (or no longer) pays nothing for them: Node reads these properties often.
+ */
+export type Reporting = { readonly getters: PropertyDescriptorMap } | { readonly held: object; readonly passing: object }
+
+function reportHeld(res: ServerResponse, reporting: Reporting): void {
+  if ('held' in reporting && Object.getPrototypeOf(res) === reporting.passing) Object.setPrototypeOf(res, reporting.held)
+  // Someone put another prototype in front since (an Express sub-app does, until it is left): ours on the response itself.
+  else Object.defineProperties(res, 'held' in reporting ? gettersOf(reporting.held) : reporting.getters)
+}
+
+function reportPassing(res: ServerResponse, reporting: Reporting): void {
+  if ('held' in reporting && Object.getPrototypeOf(res) === reporting.held) Object.setPrototypeOf(res, reporting.passing)
+}
+
+function gettersOf(prototype: object): PropertyDescriptorMap {
+  return Object.getOwnPropertyDescriptors(prototype)
+}
+
 /** The calls that send (part of) a response's head. */
 export type HeadMethod = 'writeHead' | 'flushHeaders' | 'write' | 'end'
 
@@ -70,14 +93,14 @@ export class HeadHolder {
     readonly res: ServerResponse,
     public hooks: HoldHooks,
     readonly inner: InnerMethods,
-    /** Accessors to define on the response once it starts to be held (`undefined`: they are already in place). */
-    readonly getters: PropertyDescriptorMap | undefined,
+    /** How the response comes to report this holder's state once it is held. */
+    readonly reporting: Reporting,
   ) {}
 
   call(name: HeadMethod, args: unknown[]): unknown {
     if (this.state === 'undecided') {
       this.state = this.hooks.shouldHold() ? 'holding' : 'passing'
-      if (this.state === 'holding' && this.getters !== undefined) Object.defineProperties(this.res, this.getters)
+      if (this.state === 'holding') reportHeld(this.res, this.reporting)
     }
     if (this.state === 'passing') return this.inner[name].apply(this.res, args)
     if (this.state === 'holding') return this.#hold(name, args)
@@ -131,6 +154,7 @@ export class HeadHolder {
       res.destroy()
       return
     }
+    reportPassing(res, this.reporting)
     // A full socket emits 'drain' itself when it empties; otherwise the writer told to wait hears it from us.
     if (this.#backpressure && !res.writableEnded && !res.destroyed && !res.writableNeedDrain) res.emit('drain')
   }

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
-import { HeadHolder, type HeadMethod, type HoldHooks, type InnerMethods } from './head-holder.js'
+import { HeadHolder, type HeadMethod, type HoldHooks, type InnerMethods, type Reporting } from './head-holder.js'
 
 export type { HoldHooks } from './head-holder.js'
 
@@ -34,9 +34,15 @@ function gettersFor(proto: object): PropertyDescriptorMap {
 }
 
 // Per prototype a response comes with (Node's, a subclass's, each Express app's): a few per process.
-const GETTERS = new WeakMap<object, PropertyDescriptorMap>()
-const IN_FRONT = new WeakMap<object, object>()
+const GETTERS = new WeakMap<object, Reporting>()
+const FRONTS = new WeakMap<object, Reporting>()
 const cached = <T>(map: WeakMap<object, T>, key: object, make: () => T): T => map.get(key) ?? map.set(key, make()).get(key)!
+
+/** The prototypes put in front of `proto`: the wrappers, and the wrappers with the accessors for while it is held. */
+function frontsFor(proto: object): Reporting {
+  const passing = Object.assign(Object.create(proto) as object, WRAPPERS)
+  return { passing, held: Object.create(passing, gettersFor(proto)) as object }
+}
 
 /** Two holders' hooks as one: both asked, the newer's commit first; a replacement ends the turn. */
 function both(newer: HoldHooks, older: HoldHooks): HoldHooks {
@@ -64,8 +70,9 @@ function both(newer: HoldHooks, older: HoldHooks): HoldHooks {
  * middleware that wrapped them first, such as compression), and `headersSent`, `writableEnded` and
  * `writableNeedDrain` read true while held. Where they go is chosen for V8 (docs/design-notes.md):
  * on the response itself when it is still on its class's prototype, or on a prototype put in
- * front of the one a framework gave it (Express). They are never taken away again: a middleware
- * that wrapped them later would lose its own.
+ * front of the one a framework gave it (Express), where the accessors sit in a second prototype
+ * that is in front only while the response is held. The methods are never taken away again: a
+ * middleware that wrapped them later would lose its own.
  *
  * @example
  * ```ts
@@ -91,7 +98,7 @@ export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
   if (proto === (res.constructor as { prototype?: unknown }).prototype) {
     // Responses that share a prototype share their shapes too: four own properties cost little, and
     // the getters wait until the response is held.
-    held[HOLDER] = new HeadHolder(res, hooks, inner, GETTERS.get(proto) ?? cached(GETTERS, proto, () => gettersFor(proto)))
+    held[HOLDER] = new HeadHolder(res, hooks, inner, GETTERS.get(proto) ?? cached(GETTERS, proto, () => ({ getters: gettersFor(proto) })))
     res.writeHead = WRAPPERS.writeHead as ServerResponse['writeHead']
     res.flushHeaders = WRAPPERS.flushHeaders as ServerResponse['flushHeaders']
     res.write = WRAPPERS.write as ServerResponse['write']
@@ -101,7 +108,8 @@ export function holdResponseHead(res: ServerResponse, hooks: HoldHooks): void {
   // Swapping the prototype made this response's shape its own: every property added now would copy
   // it again, and one prototype in front costs one copy. A method wrapped on the response itself
   // (compression mounted first) is wrapped where it is.
-  held[HOLDER] = new HeadHolder(res, hooks, inner, undefined)
+  const fronts = FRONTS.get(proto) ?? cached(FRONTS, proto, () => frontsFor(proto))
+  held[HOLDER] = new HeadHolder(res, hooks, inner, fronts)
   for (const name of METHODS) if (Object.hasOwn(res, name)) (res as unknown as InnerMethods)[name] = WRAPPERS[name]
-  Object.setPrototypeOf(res, IN_FRONT.get(proto) ?? cached(IN_FRONT, proto, () => Object.assign(Object.create(proto, gettersFor(proto)) as object, WRAPPERS)))
+  Object.setPrototypeOf(res, (fronts as { passing: object }).passing)
 }
