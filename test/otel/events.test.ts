@@ -1,27 +1,32 @@
 // cloakroom/otel's event listeners at the manager (`manager.handle`), with a clock the test
 // controls: every event counts once with its reason, instrumentEvents adds to an app's own
 // listeners and its removal stops the counting.
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createSessionManager } from '../../src/create.js'
 import type { Session } from '../../src/core/session.js'
 import { generateKey } from '../../src/crypto/keys.js'
 import { instrumentEvents, otelEvents } from '../../src/otel/index.js'
 import { MemoryStore } from '../../src/stores/memory/index.js'
 import { cookieHeader } from '../support/http.js'
-import { telemetryKit, type Point } from '../support/otel.js'
+import { findOtelSdk, telemetryKit, type Point, type TelemetryKit } from './kit.js'
 
 type Handler = (session: Session) => Response | Promise<Response>
 const ok = (): Response => new Response('ok')
-const kit = telemetryKit()
+const installed = findOtelSdk('the cloakroom/otel event tests (test/otel/events.test.ts)')
 const counts = (points: Point[]): Record<string, number> =>
   Object.fromEntries(points.map((p) => [[p.attributes['cloakroom.event.name'], p.attributes['cloakroom.event.reason']].filter(Boolean).join(' '), p.value]))
 
 afterEach(() => {
   vi.useRealTimers()
 })
-afterAll(() => kit.close())
 
-describe('otelEvents and instrumentEvents', () => {
+describe.skipIf(!installed)('otelEvents and instrumentEvents', () => {
+  let kit: TelemetryKit
+  beforeAll(() => {
+    kit = telemetryKit()
+  })
+  afterAll(() => kit.close())
+
   it('counts every kind of event with its reason on cloakroom.session.events', async () => {
     vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-01-01T00:00:00Z') })
     const store = new MemoryStore({ clock: () => Date.now() })

@@ -2,6 +2,8 @@
 // its first heading and grouped by its folder (docs/stores → Stores, docs/adapters → Frameworks, the
 // rest → Guides), so the Markdown files stay plain for GitHub (no front matter); and the guides are
 // listed in reading order. A page's front matter `title` or `group` still wins.
+//
+// TypeDoc comes from the package beside this file (package.json), which `npm run docs` installs.
 import { basename, dirname, relative } from 'node:path'
 import process from 'node:process'
 import { Converter } from 'typedoc'
