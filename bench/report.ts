@@ -113,7 +113,7 @@ const RATIO_FLOOR_US = 1
  * cloakroom against each peer on the same framework and the same kind of store: the peer's cost over
  * bare divided by cloakroom's, per route (above 1×, cloakroom adds less), with both costs beside it.
  */
-function comparisonTable(rows: Row[]): string[] {
+function comparisonTable(rows: Row[], withOwnVariants: boolean): string[] {
   const lines = [
     '| framework | peer (store) | cloakroom (store) | /counter: peer ÷ cloakroom | /read: peer ÷ cloakroom |',
     '|---|---|---|--:|--:|',
@@ -122,6 +122,8 @@ function comparisonTable(rows: Row[]): string[] {
     for (const row of rows) {
       const t = row.result.target
       if (t.framework !== framework || t.library === 'bare' || t.library === 'cloakroom' || row.result.error !== undefined) continue
+      // cloakroom's own variants (its cookie cache off) belong in results.md, not in the README's comparison with peers.
+      if (!withOwnVariants && t.library.startsWith('cloakroom')) continue
       const ours = rows.find(
         (r) => r.result.target.library === 'cloakroom' && r.result.target.framework === framework && r.result.target.store === COUNTERPART[t.store] && r.result.error === undefined,
       )
@@ -254,7 +256,7 @@ export function writeReport(resultsDir: string, root: string): void {
   const soak = existsSync(`${resultsDir}soak.json`) ? (JSON.parse(readFileSync(`${resultsDir}soak.json`, 'utf8')) as SoakResults) : undefined
   writeFileSync(`${resultsDir}chart.svg`, renderChart(chartRows(rows), ['/counter', '/read'], 'µs of server CPU per request over the bare framework (log scale)'))
 
-  const comparison = comparisonTable(rows)
+  const comparison = comparisonTable(rows, true)
   const microLines = ['| micro benchmark | mean | p50 | p99 |', '|---|--:|--:|--:|', ...micro.map((m) => `| ${m.name} | ${nanos(m.avgNs)} | ${nanos(m.p50Ns)} | ${nanos(m.p99Ns)} |`)]
   const soakLines = soak === undefined ? ['No soak in this run (`tsx bench/soak.ts`).'] : soakSummary(soak)
   const md = [
@@ -297,7 +299,7 @@ export function writeReport(resultsDir: string, root: string): void {
   ].join('\n')
   writeFileSync(`${resultsDir}results.md`, md)
   writeFileSync(`${resultsDir}budgets.md`, budgetsFile(run, verdicts))
-  updateReadme(`${root}/README.md`, readmeSection(run, rows, comparison, soak))
+  updateReadme(`${root}/README.md`, readmeSection(run, rows, comparisonTable(rows, false), soak))
 }
 
 // The budgets steer the work on cloakroom itself; a user compares with the peers, so they live here
