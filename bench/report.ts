@@ -316,6 +316,8 @@ function budgetsFile(run: RunResults, verdicts: Verdict[]): string {
     '|---|---|---|',
     ...verdicts.map((v) => `| ${v.budget} | ${v.measured} | ${v.met ? 'yes' : '**no**'} |`),
     '',
+    'Where the time goes for a budget not met (`node --cpu-prof` under the same load, `bench/profile.ts`): [profiles.md](profiles.md).',
+    '',
   ].join('\n')
 }
 
