@@ -1,33 +1,12 @@
-// What the demo's browser tests share: headless Chromium (Debian's `chromium`, driven by
-// playwright-core) and the demo served in-process on a loopback port, restartable on that port.
-// Without /usr/bin/chromium the tests are skipped loudly, except under CI=true, where they fail
-// (.ci/run installs the browser when it is missing).
-import { existsSync } from 'node:fs'
+// What the demo's browser tests share: the demo served in-process on a loopback port, restartable
+// on that port, and a page in a browser context of its own. The browser itself, headless Chromium
+// (Debian's `chromium`, driven by playwright-core from test/browser's package), and when the tests
+// skip without it, are test/browser/kit.ts's.
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import { chromium, type Browser, type Page } from 'playwright-core'
 import { demoApp } from '../../demo/app.js'
 import { openDemoStore, type DemoStore } from '../../demo/store.js'
-
-export const CHROMIUM = '/usr/bin/chromium'
-const CI = process.env.CI === 'true'
-const available = existsSync(CHROMIUM)
-
-/** Whether to skip a browser suite: only when Chromium is missing outside CI, and then say so loudly. */
-export function skipWithoutChromium(suite: string): boolean {
-  if (available || CI) return false
-  console.warn(`\n!!!!!!!!\n!!! SKIPPING ${suite}: ${CHROMIUM} is missing (install it: apt-get install -y chromium)\n!!!!!!!!\n`)
-  return true
-}
-
-/** Headless Chromium; under CI=true a missing browser is an error that says how to install it. */
-export function launchChromium(): Promise<Browser> {
-  if (!available) throw new Error(`${CHROMIUM} is missing; CI needs it (.ci/run installs it with apt-get install -y chromium)`)
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
-}
+import type { Browser, Page } from '../browser/kit.js'
 
 /** A new browser context (its own cookie jar) and a page in it, failing fast on what never shows. */
 export async function openPage(browser: Browser, userAgent?: string): Promise<Page> {

@@ -1,12 +1,12 @@
 // "Your devices" in a real browser: headless Chromium (Debian's `chromium`, driven by
 // playwright-core), two browser contexts signed in as the same user. What one context signs out
 // must really be logged out in the other, with the cookies and redirects a browser handles.
-// Without /usr/bin/chromium the tests are skipped loudly, except under CI=true, where they fail
-// (.ci/run installs the browser when it is missing).
-import type { Browser, Page } from 'playwright-core'
+// Without /usr/bin/chromium or playwright-core's package (`npm --prefix test/browser ci`) the tests
+// are skipped loudly, except under CI=true, where they fail (.ci/run installs both).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateKey } from '../../src/crypto/keys.js'
-import { launchChromium, openPage, serveDemo, skipWithoutChromium, type ServedDemo } from './browser.js'
+import { findBrowser, launchChromium, type Browser, type Page } from '../browser/kit.js'
+import { openPage, serveDemo, type ServedDemo } from './browser.js'
 
 // The store the demo runs on here: SQLite, as `npm start` does (in memory, so each run starts empty).
 const STORE = 'sqlite::memory:'
@@ -16,7 +16,7 @@ const STORE = 'sqlite::memory:'
 const AGENT_A = 'Device A (cloakroom browser test)'
 const AGENT_B = 'Device B <script>window.pwned = 1</script><b>bold</b> & "quoted"'
 
-describe.skipIf(skipWithoutChromium("the demo's devices page in Chromium"))(`the demo's devices page in headless Chromium, two contexts (${STORE} store)`, () => {
+describe.skipIf(!findBrowser("the demo's devices page in Chromium"))(`the demo's devices page in headless Chromium, two contexts (${STORE} store)`, () => {
   let browser: Browser | undefined
   let demo: ServedDemo | undefined
   let base = ''

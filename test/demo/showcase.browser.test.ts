@@ -2,17 +2,18 @@
 // on an SQLite file as `npm start` runs it: the cookie as the browser stored it, the id changing at
 // login, the cart surviving a server restart, a logout ending the session in a second tab, and the
 // session panel telling the truth about all of it. Assertions are on the page and on the browser's
-// cookie jar; no screenshots. Skipped loudly without /usr/bin/chromium, except under CI=true.
+// cookie jar; no screenshots. Skipped loudly without /usr/bin/chromium or playwright-core's package
+// (`npm --prefix test/browser ci`), except under CI=true, where they fail.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Cookie, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEMO_SESSION_DEFAULTS } from '../../demo/app.js'
 import { generateKey } from '../../src/crypto/keys.js'
-import { launchChromium, openPage, serveDemo, skipWithoutChromium, type ServedDemo } from './browser.js'
+import { findBrowser, launchChromium, type Browser, type Cookie, type Page } from '../browser/kit.js'
+import { openPage, serveDemo, type ServedDemo } from './browser.js'
 
-describe.skipIf(skipWithoutChromium("the demo's showcase in Chromium"))("the demo in headless Chromium (SQLite file)", () => {
+describe.skipIf(!findBrowser("the demo's showcase in Chromium"))("the demo in headless Chromium (SQLite file)", () => {
   const dir = mkdtempSync(join(tmpdir(), 'cloakroom-showcase-'))
   let browser: Browser | undefined
   let demo: ServedDemo | undefined

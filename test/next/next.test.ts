@@ -14,22 +14,22 @@
 // a plain error thrown from a route handler deletes the record but cannot clear the cookie: Next.js
 // answers that 500 itself and drops every header of the handler (as `manager.handle()` does).
 //
-// Without the app's package (`npm --prefix test/next ci`) the file is skipped loudly; under CI=true
-// it fails instead. The build takes a few minutes on a busy two-core machine (hence the hook's guard).
+// Without the app's package (`npm --prefix test/next ci`) the file is skipped loudly, and the login in
+// Chromium without /usr/bin/chromium or playwright-core's package (`npm --prefix test/browser ci`);
+// under CI=true each fails instead. The build takes a few minutes on a busy two-core machine (hence
+// the hook's guard).
 import { readFile } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { SetCookie } from 'cookie'
-import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateKey } from '../../src/crypto/keys.js'
+import { findBrowser, launchChromium, type Browser } from '../browser/kit.js'
 import { waitFor } from '../support/wait.js'
 import { client, cookiesNamed, mustCookie, type Client } from './http.js'
 import { APP_DIR, buildNextApp, findNextApp, startNextApp, type RunningNextApp } from './next-app.js'
 
 const installed = findNextApp('the Next.js adapter tests (test/next)')
-const CHROMIUM = '/usr/bin/chromium'
-const CI = process.env.CI === 'true'
+const inBrowser = installed && findBrowser('the Next.js app in Chromium (test/next)')
 const BUILD_GUARD_MS = 15 * 60_000
 
 describe.skipIf(!installed)('cloakroom/next in a Next.js app (next build, next start)', () => {
@@ -387,15 +387,11 @@ describe.skipIf(!installed)('cloakroom/next in a Next.js app (next build, next s
     })
   })
 
-  describe.skipIf(!existsSync(CHROMIUM) && !CI)('headless Chromium', () => {
+  describe.skipIf(!inBrowser)('headless Chromium', () => {
     let browser: Browser | undefined
 
     beforeAll(async () => {
-      if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing; CI needs it (.ci/run installs it with apt-get install -y chromium)`)
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      })
+      browser = await launchChromium()
     })
 
     afterAll(async () => {
