@@ -153,6 +153,21 @@ describe('RedisStore under faults (own redis-server processes)', () => {
       expect((await patient.load(id))?.data).toEqual({ a: 1 })
     })
 
+    it('drops a write that gave up while the client waited for a connection, so it is never sent later', async (context) => {
+      // ioredis cannot withdraw a queued command (docs/stores/redis.md says so).
+      if (kind !== 'node-redis') return context.skip()
+      const port = await freePort()
+      const c = createClient({ url: `redis://127.0.0.1:${port}` }).on('error', () => {})
+      c.connect().catch(() => {})
+      rawClients.push({ close: () => (c.isOpen ? c.destroy() : undefined) })
+      const store = new RedisStore({ client: c, prefix: uniquePrefix(), timeoutMs: TIMEOUT })
+      const { error } = await rejection(store.create(record({ a: 1 }), MINUTE))
+      expect((error as StoreError).kind).toBe('unavailable')
+      // node-redis's close() waits until its queue is empty: it settles only once the queued write was
+      // dropped (a command still queued would wait for a Redis that never comes, and hang it).
+      await hangGuard(c.close(), 'closing a client whose only command gave up')
+    })
+
     it('fails every in-flight call with a StoreError when Redis is killed mid-operation, then recovers on the same client after a restart', async () => {
       const server = await start()
       const open = await connect(kind, server.port)

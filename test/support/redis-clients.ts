@@ -71,7 +71,7 @@ export async function openClient(kind: RedisClientKind, ports: number[]): Promis
     kind,
     client,
     ports,
-    raw: (args, key = 'any') => commander.send(args[0] as string, args.slice(1), key, false, 5000),
+    raw: (args, key = 'any') => commander.send(args[0] as string, args.slice(1), key, false, Date.now() + 5000),
     close,
   }
 }

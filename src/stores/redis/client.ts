@@ -13,7 +13,7 @@ import { keySlot } from './slot.js'
  * ```
  */
 export interface NodeRedisClientLike {
-  sendCommand(args: readonly string[], options?: { timeout?: number }): Promise<unknown>
+  sendCommand(args: readonly string[], options?: { timeout?: number; abortSignal?: AbortSignal }): Promise<unknown>
   readonly isReady: boolean
 }
 
@@ -31,7 +31,7 @@ export interface NodeRedisClusterLike {
     firstKey: string | undefined,
     isReadonly: boolean | undefined,
     args: string[],
-    options?: { timeout?: number },
+    options?: { timeout?: number; abortSignal?: AbortSignal },
   ): Promise<unknown>
   readonly isOpen: boolean
   readonly masters: readonly unknown[]
@@ -77,15 +77,46 @@ interface IoRedisNode {
 export type RedisClientLike = NodeRedisClientLike | NodeRedisClusterLike | IoRedisLike
 
 /**
- * node-redis's per-command `timeout` is for a command that would wait in its offline queue: it is
- * dropped from there at the deadline instead of being sent after the store gave up. A connected
- * client writes the command at once, where the option could no longer withdraw it, and the store's
- * own deadline (`withDeadline`) answers the call; the option would only cost each command an
- * `AbortSignal.timeout` (a timer, an event listener and a finalizer), about a tenth of a Redis
- * `/counter`'s CPU in the benchmark's profile.
+ * Drops node-redis commands that still wait in its offline queue when their store call gives up, so
+ * that they are not sent once the connection returns (and so that `client.close()`, which waits for
+ * an empty queue, does not wait for them). node-redis's per-command `timeout` would do it with an
+ * `AbortSignal.timeout` per command (a timer, a listener and a finalizer: about 7 µs, half of what a
+ * Redis `/counter` added to the bare framework in the benchmark). Here the calls that give up at the
+ * same millisecond share one `AbortController`, made when their first command is sent and aborted
+ * by the call's own deadline (`withDeadline` calls {@link QueueDeadlines.expire} before it rejects),
+ * so no command of a call that failed is still queued when its caller hears of it. A command already
+ * written is out of the queue's reach either way (node-redis forgets the signal then).
  */
-function queueTimeout(connected: boolean, timeoutMs: number): { timeout: number } | undefined {
-  return connected ? undefined : { timeout: timeoutMs }
+class QueueDeadlines {
+  readonly #calls = new Map<number, { calls: number; controller: AbortController | undefined }>()
+
+  /** A store call giving up at `at` (epoch ms) has begun. */
+  hold(at: number): void {
+    const entry = this.#calls.get(at)
+    if (entry === undefined) this.#calls.set(at, { calls: 1, controller: undefined })
+    else entry.calls++
+  }
+
+  /** A store call giving up at `at` has settled (before its deadline, or at it). */
+  release(at: number): void {
+    const entry = this.#calls.get(at)
+    if (entry !== undefined && --entry.calls === 0) this.#calls.delete(at)
+  }
+
+  /** The calls giving up at `at` have: their commands still queued are dropped. */
+  expire(at: number): void {
+    const entry = this.#calls.get(at)
+    this.#calls.delete(at)
+    entry?.controller?.abort(new Error('the store call gave up while the command waited for a connection'))
+  }
+
+  /** The options that drop a command of a call giving up at `at` if it is still queued then (none outside a call). */
+  options(at: number): { abortSignal: AbortSignal } | undefined {
+    const entry = this.#calls.get(at)
+    if (entry === undefined) return undefined
+    entry.controller ??= new AbortController()
+    return { abortSignal: entry.controller.signal }
+  }
 }
 
 /**
@@ -95,10 +126,17 @@ export interface RedisCommander {
   /** Which client kind this is, for messages and tests. */
   readonly kind: 'node-redis' | 'node-redis-cluster' | 'ioredis' | 'ioredis-cluster'
   /**
-   * Sends one command. `key` routes it in a cluster; `timeoutMs` is passed to drivers that can drop a
-   * command still waiting in their offline queue (node-redis), so it is not sent after we gave up.
+   * Sends one command of a store call that gives up at `at` (epoch ms). `key` routes it in a
+   * cluster. Drivers that can drop a command still waiting in their offline queue (node-redis) drop
+   * it when that call gives up, so it is not sent after the call failed.
    */
-  send(command: string, args: string[], key: string, readonly: boolean, timeoutMs: number): Promise<unknown>
+  send(command: string, args: string[], key: string, readonly: boolean, at: number): Promise<unknown>
+  /** A store call giving up at `at` began ({@link withDeadline} tells the commander). */
+  hold?(at: number): void
+  /** That call settled. */
+  release?(at: number): void
+  /** That call gives up now: its commands still queued must be dropped before it rejects. */
+  expire?(at: number): void
   /**
    * False while the client is known to be disconnected or reconnecting; given a key, while the
    * connection to the node that holds it is (a cluster node that died while the others live on).
@@ -165,30 +203,38 @@ export function toCommander(client: RedisClientLike): RedisCommander {
   if (isNodeRedisCluster(client)) {
     const watch = watchCluster(client)
     const dropped = nodeDrops(client, ['node-reconnecting', 'node-error'])
+    const deadlines = new QueueDeadlines()
     const connected = (key?: string): boolean =>
       client.isOpen && (key === undefined || (client.slots?.[keySlot(key)]?.master?.client?.isReady !== false && !dropped()))
     return {
       kind: 'node-redis-cluster',
       trouble: () => watch?.trouble(),
-      send: (command, args, key, readonly, timeoutMs) => {
+      send: (command, args, key, readonly, at) => {
         // A slot map read from a node that serves no master for a slot has a hole there, and
         // node-redis then fails with a TypeError: it is a slot without a master, which passes.
         if (client.slots !== undefined && client.slots[keySlot(key)] === undefined) {
           return Promise.reject(new Error('CLUSTERDOWN the client knows no master for this hash slot'))
         }
-        return client.sendCommand(key, readonly, [command, ...args], queueTimeout(connected(key), timeoutMs))
+        return client.sendCommand(key, readonly, [command, ...args], deadlines.options(at))
       },
       // Routed by the key, so it goes on the connection the write went on.
       waitReplicas: (key, replicas, timeoutMs, callTimeoutMs) =>
         client.sendCommand(key, false, ['WAIT', String(replicas), String(timeoutMs)], { timeout: callTimeoutMs }),
       connected,
+      hold: (at) => deadlines.hold(at),
+      release: (at) => deadlines.release(at),
+      expire: (at) => deadlines.expire(at),
     }
   }
   if (typeof (client as Partial<NodeRedisClientLike>).sendCommand === 'function') {
     const single = client as NodeRedisClientLike
+    const deadlines = new QueueDeadlines()
     return {
       kind: 'node-redis',
-      send: (command, args, _key, _readonly, timeoutMs) => single.sendCommand([command, ...args], queueTimeout(single.isReady, timeoutMs)),
+      send: (command, args, _key, _readonly, at) => single.sendCommand([command, ...args], deadlines.options(at)),
+      hold: (at) => deadlines.hold(at),
+      release: (at) => deadlines.release(at),
+      expire: (at) => deadlines.expire(at),
       waitReplicas: (_key, replicas, timeoutMs, callTimeoutMs) =>
         single.sendCommand(['WAIT', String(replicas), String(timeoutMs)], { timeout: callTimeoutMs }),
       connected: () => single.isReady,

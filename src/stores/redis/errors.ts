@@ -159,6 +159,7 @@ export function withDeadline<T>(
   const disconnected = () => !commander.connected(remaining.key)
   let timer: ReturnType<typeof setTimeout> | undefined
   let running: Promise<T>
+  commander.hold?.(at)
   try {
     running = work(remaining)
   } catch (error) {
@@ -167,6 +168,9 @@ export function withDeadline<T>(
   running.catch(() => {})
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      // Commands still waiting for a connection are dropped first: the caller that hears of the
+      // failure finds nothing of this call queued to be sent later.
+      commander.expire?.(at)
       if (remaining.retrying !== undefined) {
         const { kind } = toStoreError(remaining.retrying, operation)
         reject(new StoreError(kind === 'backend' ? 'unavailable' : kind, `redis ${operation} gave up after ${timeoutMs} ms of retries (last: ${label(remaining.retrying) || 'error'})`, { cause: remaining.retrying }))
@@ -187,5 +191,8 @@ export function withDeadline<T>(
       if (mapped.kind === 'timeout' || mapped.kind === 'unavailable') commander.trouble?.()
       throw mapped
     })
-    .finally(() => clearTimeout(timer))
+    .finally(() => {
+      clearTimeout(timer)
+      commander.release?.(at)
+    })
 }

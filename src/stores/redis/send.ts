@@ -36,7 +36,7 @@ export async function send(
   for (let attempt = 0; ; attempt++) {
     remaining.key = key
     try {
-      const reply = await redis.send(command, args, key, readonly, remaining())
+      const reply = await redis.send(command, args, key, readonly, remaining.at)
       remaining.retrying = undefined
       return reply
     } catch (error) {
