@@ -9,7 +9,7 @@ import { waitFor } from '../support/poll.js'
 import { changes, failure, keyIn, onNode, record } from '../support/redis-store-calls.js'
 import { openClient, uniquePrefix } from '../support/redis-clients.js'
 import type { OpenClient } from '../support/redis-clients.js'
-import { beginSlotMigration, errorCount, ownerOf, startRedisCluster } from '../support/redis-cluster.js'
+import { beginSlotMigration, errorCount, ownerOf, rejectedCalls, startRedisCluster } from '../support/redis-cluster.js'
 import type { RedisCluster } from '../support/redis-cluster.js'
 import { hasRedisServer } from '../support/redis-process.js'
 
@@ -184,7 +184,12 @@ describe('RedisStore on a Redis Cluster that refuses commands for a while', () =
         } finally {
           await onNode(owner, ['CLUSTER', 'ADDSLOTS', slot])
         }
-        expect((await store.load(id))?.data).toEqual({ n: 1 })
+        // node-redis withdrew the apply when the call gave up. ioredis cannot withdraw a command it is
+        // still retrying, so there the write that timed out may land once the slot is back (the
+        // documented limit, docs/stores/redis.md "Timeouts"): the old value or the new, nothing else.
+        const data = (await store.load(id))?.data
+        if (kind === 'ioredis-cluster') expect([{ n: 1 }, { n: 2 }]).toContainEqual(data)
+        else expect(data).toEqual({ n: 1 })
       }, 30_000)
     })
   }
@@ -208,13 +213,14 @@ describe('RedisStore on a Redis Cluster that refuses commands for a while', () =
       await open_.raw(['GET', elsewhere], key).catch(() => {})
       const slots = (open_.client as unknown as { slots: unknown[] }).slots
       expect(slots[Number(slot)], 'the map has a hole').toBeUndefined()
-      const before = await errorCount(owner, 'CLUSTERDOWN')
+      const before = await rejectedCalls(owner, 'hgetall')
       const loading = store.load(id)
       loading.catch(() => {})
       await onNode(owner, ['CLUSTER', 'ADDSLOTS', slot])
       expect((await loading)?.data).toEqual({ n: 1 })
-      // It never reached the owner while the map had the hole: the client refused it itself.
-      expect(await errorCount(owner, 'CLUSTERDOWN')).toBe(before)
+      // The load (one HGETALL) never reached the owner while the map had the hole: the client refused
+      // it itself. Counted per command: the cluster watch's probe of the hole may meet a CLUSTERDOWN there.
+      expect(await rejectedCalls(owner, 'hgetall')).toBe(before)
     } finally {
       await onNode(owner, ['CLUSTER', 'ADDSLOTS', slot]).catch(() => {})
       await onNode(owner, ['CONFIG', 'SET', 'cluster-require-full-coverage', 'yes'])

@@ -337,6 +337,27 @@ export async function errorCount(port: number, code: string): Promise<number> {
 }
 
 /**
+ * How many `command` calls the node on `port` refused before running them (a `CLUSTERDOWN` or a
+ * redirection counts here), from `INFO commandstats`: unlike {@link errorCount}, blind to the
+ * errors of other commands (the cluster watch's own probes among them).
+ *
+ * @example
+ * ```ts
+ * const before = await rejectedCalls(owner, 'hgetall')
+ * ```
+ */
+export async function rejectedCalls(port: number, command: string): Promise<number> {
+  const node = await createClient({ url: `redis://127.0.0.1:${port}` }).on('error', () => {}).connect()
+  try {
+    const info = String(await node.sendCommand(['INFO', 'commandstats']))
+    const match = new RegExp(`^cmdstat_${command}:.*rejected_calls=(\\d+)`, 'm').exec(info)
+    return match ? Number(match[1]) : 0
+  } finally {
+    await node.close()
+  }
+}
+
+/**
  * Whether the master on `port` has `replicas` replicas past their initial sync whose acknowledged
  * offset is within `toleranceBytes` of everything it has written (`INFO replication`; 0: all of it).
  *
