@@ -110,10 +110,11 @@ class QueueDeadlines {
     entry?.controller?.abort(new Error('the store call gave up while the command waited for a connection'))
   }
 
-  /** The options that drop a command of a call giving up at `at` if it is still queued then (none outside a call). */
-  options(at: number): { abortSignal: AbortSignal } | undefined {
+  /** The options that drop a command of a call giving up at `at` if it is still queued then. */
+  options(at: number): { abortSignal: AbortSignal } | { timeout: number } {
     const entry = this.#calls.get(at)
-    if (entry === undefined) return undefined
+    // A command sent outside a store call (no call holds `at`): node-redis's own timeout, at its cost.
+    if (entry === undefined) return { timeout: Math.max(1, at - Date.now()) }
     entry.controller ??= new AbortController()
     return { abortSignal: entry.controller.signal }
   }
