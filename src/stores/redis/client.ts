@@ -85,7 +85,8 @@ export type RedisClientLike = NodeRedisClientLike | NodeRedisClusterLike | IoRed
  * same millisecond share one `AbortController`, made when their first command is sent and aborted
  * by the call's own deadline (`withDeadline` calls {@link QueueDeadlines.expire} before it rejects),
  * so no command of a call that failed is still queued when its caller hears of it. A command already
- * written is out of the queue's reach either way (node-redis forgets the signal then).
+ * written is out of the queue's reach either way (node-redis forgets the signal then). Used for a
+ * single node-redis client; a node-redis cluster keeps the per-command timeout.
  */
 class QueueDeadlines {
   readonly #calls = new Map<number, { calls: number; controller: AbortController | undefined }>()
@@ -204,7 +205,6 @@ export function toCommander(client: RedisClientLike): RedisCommander {
   if (isNodeRedisCluster(client)) {
     const watch = watchCluster(client)
     const dropped = nodeDrops(client, ['node-reconnecting', 'node-error'])
-    const deadlines = new QueueDeadlines()
     const connected = (key?: string): boolean =>
       client.isOpen && (key === undefined || (client.slots?.[keySlot(key)]?.master?.client?.isReady !== false && !dropped()))
     return {
@@ -216,15 +216,14 @@ export function toCommander(client: RedisClientLike): RedisCommander {
         if (client.slots !== undefined && client.slots[keySlot(key)] === undefined) {
           return Promise.reject(new Error('CLUSTERDOWN the client knows no master for this hash slot'))
         }
-        return client.sendCommand(key, readonly, [command, ...args], deadlines.options(at))
+        // node-redis's own timeout, one AbortSignal per command: on a cluster the shared controllers
+        // of a single client's commands left a command behind during a failover (it kept close() waiting).
+        return client.sendCommand(key, readonly, [command, ...args], { timeout: Math.max(1, at - Date.now()) })
       },
       // Routed by the key, so it goes on the connection the write went on.
       waitReplicas: (key, replicas, timeoutMs, callTimeoutMs) =>
         client.sendCommand(key, false, ['WAIT', String(replicas), String(timeoutMs)], { timeout: callTimeoutMs }),
       connected,
-      hold: (at) => deadlines.hold(at),
-      release: (at) => deadlines.release(at),
-      expire: (at) => deadlines.expire(at),
     }
   }
   if (typeof (client as Partial<NodeRedisClientLike>).sendCommand === 'function') {
