@@ -12,6 +12,7 @@
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { needed } from '../support/needed.js'
 
 const DIR = fileURLToPath(new URL('./', import.meta.url))
 
@@ -43,11 +44,7 @@ function browserMissing(): string | undefined {
  * ```
  */
 export function findBrowser(what: string): boolean {
-  const missing = browserMissing()
-  if (missing === undefined) return true
-  if (process.env['CI'] === 'true') throw new Error(`${what}: ${missing}; CI needs it`)
-  console.warn(`\n!!!!! SKIPPING ${what}: ${missing} !!!!!\n`)
-  return false
+  return needed(what, browserMissing())
 }
 
 /** A cookie as the browser keeps it (playwright's `Cookie`). */

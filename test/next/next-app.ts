@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { waitFor } from '../support/wait.js'
+import { needed } from '../support/needed.js'
 
 const run = promisify(execFile)
 
@@ -32,11 +33,8 @@ export const INSTALL_NEXT = 'npm --prefix test/next ci'
  */
 export function findNextApp(what: string): boolean {
   // npm writes its hidden lockfile last, once every package is in place.
-  if (existsSync(join(APP_DIR, 'node_modules/.package-lock.json')) && existsSync(NEXT_BIN)) return true
-  const missing = `the Next.js test app's package (next, react; about 350 MB) is not installed; \`${INSTALL_NEXT}\` installs it`
-  if (process.env['CI'] === 'true') throw new Error(`${what}: ${missing}; CI needs it`)
-  console.warn(`\n!!!!! SKIPPING ${what}: ${missing} !!!!!\n`)
-  return false
+  const installed = existsSync(join(APP_DIR, 'node_modules/.package-lock.json')) && existsSync(NEXT_BIN)
+  return needed(what, installed ? undefined : `the Next.js test app's package (next, react; about 350 MB) is not installed; \`${INSTALL_NEXT}\` installs it`)
 }
 
 /**

@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { context, ROOT_CONTEXT, type Attributes, type Context, type ContextManager, type Meter, type SpanContext, type SpanStatus, type Tracer } from '@opentelemetry/api'
+import { needed } from '../support/needed.js'
 
 const DIR = fileURLToPath(new URL('./', import.meta.url))
 
@@ -32,11 +33,8 @@ export const INSTALL_OTEL = 'npm --prefix test/otel ci'
  */
 export function findOtelSdk(what: string): boolean {
   // npm writes its hidden lockfile last, once every package is in place.
-  if (existsSync(`${DIR}node_modules/.package-lock.json`)) return true
-  const missing = `the OpenTelemetry SDK's package (sdk-trace-base, sdk-metrics; about 20 MB) is not installed; \`${INSTALL_OTEL}\` installs it`
-  if (process.env['CI'] === 'true') throw new Error(`${what}: ${missing}; CI needs it`)
-  console.warn(`\n!!!!! SKIPPING ${what}: ${missing} !!!!!\n`)
-  return false
+  const installed = existsSync(`${DIR}node_modules/.package-lock.json`)
+  return needed(what, installed ? undefined : `the OpenTelemetry SDK's package (sdk-trace-base, sdk-metrics; about 20 MB) is not installed; \`${INSTALL_OTEL}\` installs it`)
 }
 
 /** A finished span, as the tests read it (the part of the SDK's `ReadableSpan` they use). */

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { needed } from '../support/needed.js'
 
 const DIR = fileURLToPath(new URL('./', import.meta.url))
 
@@ -36,11 +37,7 @@ export function runtimePackageMissing(): string | undefined {
  * ```
  */
 export function findRuntimePackage(what: string): boolean {
-  const missing = runtimePackageMissing()
-  if (missing === undefined) return true
-  if (process.env['CI'] === 'true') throw new Error(`${what}: ${missing}; CI needs it`)
-  console.warn(`\n!!!!! SKIPPING ${what}: ${missing} !!!!!\n`)
-  return false
+  return needed(what, runtimePackageMissing())
 }
 
 /**
